@@ -1,0 +1,202 @@
+import { readFileSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { Nis2Error } from '../errors.js';
+import type { Cidr } from '../net/ip.js';
+import { ValueError } from './parse-values.js';
+import type { RoutePolicy } from './routes.js';
+import { CONFIG_KEYS, KEY_BY_PATH, type KeySpec } from './schema.js';
+
+export type GlobalMode = 'enforce' | 'monitor';
+export type DefenseMode = 'enforce' | 'monitor' | 'off';
+
+/** Options accepted in code and in the config file; every field optional (see the README table). */
+export interface Nis2Options {
+  mode?: GlobalMode;
+  serviceName?: string;
+  signing?: {
+    key?: string; keyFile?: string; hmacKey?: string; hmacKeyId?: string; keyDir?: string;
+    mode?: 'record' | 'chain'; checkpointInterval?: string | number; checkpointEvery?: number | string;
+  };
+  export?: { otlp?: 'auto' | 'on' | 'off'; eventsFile?: string; eventsFileMaxBytes?: number | string; eventsFileMaxFiles?: number | string };
+  trustedProxies?: string | string[];
+  trustedProxyHops?: number | string;
+  rateLimit?: {
+    mode?: DefenseMode; limit?: string; algorithm?: 'sliding' | 'fixed';
+    routes?: string | Array<{ method?: string | string[]; path: string; limit: string; algorithm?: 'sliding' | 'fixed' }>;
+    ipv6Prefix?: number | string; maxKeys?: number | string; headers?: boolean | string;
+  };
+  accessLog?: 'off' | 'blocked' | 'all';
+  events?: { budget?: number | string; aggregateWindow?: string | number; maxKeys?: number | string };
+  privacy?: { ipv4Prefix?: number | string; ipv6Prefix?: number | string };
+  shutdown?: { handleSignals?: boolean | string; timeout?: string | number };
+}
+
+/** The resolved, validated and frozen configuration every component reads. */
+export interface Nis2Config {
+  readonly mode: GlobalMode;
+  readonly serviceName: string | undefined;
+  readonly signing: {
+    readonly key: string | undefined; readonly keyFile: string | undefined;
+    readonly hmacKey: string | undefined; readonly hmacKeyId: string | undefined;
+    readonly keyDir: string; readonly mode: 'record' | 'chain';
+    readonly checkpointIntervalMs: number; readonly checkpointEvery: number;
+  };
+  readonly export: {
+    readonly otlp: boolean; readonly eventsFile: string | undefined;
+    readonly eventsFileMaxBytes: number; readonly eventsFileMaxFiles: number;
+  };
+  readonly trustedProxies: readonly Cidr[];
+  readonly trustedProxyHops: number;
+  readonly rateLimit: {
+    readonly mode: DefenseMode; readonly points: number; readonly windowMs: number;
+    readonly algorithm: 'sliding' | 'fixed'; readonly routes: readonly RoutePolicy[];
+    readonly ipv6Prefix: number; readonly maxKeys: number; readonly headers: boolean;
+  };
+  readonly accessLog: 'off' | 'blocked' | 'all';
+  readonly events: { readonly budget: number; readonly aggregateWindowMs: number; readonly maxKeys: number };
+  readonly privacy: { readonly ipv4Prefix: number; readonly ipv6Prefix: number };
+  readonly shutdown: { readonly handleSignals: boolean; readonly timeoutMs: number };
+  /** Where each key's value came from, for `nis2-otel check`. */
+  readonly sources: Readonly<Record<string, 'code' | 'env' | 'file' | 'default'>>;
+}
+
+export interface LoadConfigInput {
+  options?: Nis2Options;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+type Source = 'code' | 'env' | 'file';
+
+function closest(path: string): string | undefined {
+  const last = path.split('.').pop()!.toLowerCase();
+  return CONFIG_KEYS.find((k) => k.key.toLowerCase().endsWith(last) || k.key.toLowerCase() === path.toLowerCase())?.key;
+}
+
+/** Flattens nested objects to dotted paths, stopping at schema keys (whose values may be objects/lists). */
+function flatten(value: unknown, source: string, prefix = '', out = new Map<string, unknown>()): Map<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Nis2Error('NIS2_ERR_CONFIG_INVALID', `${source}${prefix ? ` key '${prefix}'` : ''} must be an object`);
+  }
+  for (const [k, v] of Object.entries(value)) {
+    const path = prefix ? `${prefix}.${k}` : k;
+    if (v === undefined) continue;
+    if (KEY_BY_PATH.has(path)) {
+      out.set(path, v);
+    } else if (CONFIG_KEYS.some((s) => s.key.startsWith(`${path}.`)) && typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      flatten(v, source, path, out);
+    } else {
+      const hint = closest(path);
+      throw new Nis2Error('NIS2_ERR_CONFIG_UNKNOWN_KEY',
+        `unknown key '${path}' in ${source}${hint ? `; did you mean '${hint}'?` : ''} Every key is listed in the README's configuration table.`);
+    }
+  }
+  return out;
+}
+
+function readConfigFile(path: string): Map<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Nis2Error('NIS2_ERR_CONFIG_FILE', `cannot read NIS2_CONFIG_FILE '${path}' (${(err as NodeJS.ErrnoException).code ?? 'error'}); fix the path or unset NIS2_CONFIG_FILE`);
+  }
+  let data: unknown;
+  try {
+    data = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new Nis2Error('NIS2_ERR_CONFIG_FILE', `NIS2_CONFIG_FILE '${path}' is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (data === null || data === undefined) return new Map();
+  return flatten(data, `config file '${path}'`);
+}
+
+function describe(spec: KeySpec, source: Source): string {
+  const where = source === 'env' && spec.env ? spec.env : source === 'file' ? `'${spec.key}' in NIS2_CONFIG_FILE` : `option '${spec.key}'`;
+  return spec.env && source !== 'env' ? `${where} (env ${spec.env})` : where;
+}
+
+/**
+ * Reads code options > environment > config file, validates every key and returns a frozen config.
+ * Errors name the key (and its env variable) and say what is expected; secret values are never echoed.
+ */
+export function loadConfig(input: LoadConfigInput = {}): Nis2Config {
+  const env = input.env ?? process.env;
+  const cwd = input.cwd ?? process.cwd();
+  const fromCode = input.options ? flatten(input.options, 'the options passed in code') : new Map<string, unknown>();
+  const filePath = env['NIS2_CONFIG_FILE'];
+  const fromFile = filePath ? readConfigFile(resolve(cwd, filePath)) : new Map<string, unknown>();
+
+  const values = new Map<string, unknown>();
+  const sources: Record<string, 'code' | 'env' | 'file' | 'default'> = {};
+  for (const spec of CONFIG_KEYS) {
+    let raw: unknown;
+    let source: Source | undefined;
+    if (fromCode.has(spec.key)) { raw = fromCode.get(spec.key); source = 'code'; }
+    else if (spec.env && env[spec.env] !== undefined && env[spec.env] !== '') { raw = env[spec.env]; source = 'env'; }
+    else if (fromFile.has(spec.key)) { raw = fromFile.get(spec.key); source = 'file'; }
+    if (source === undefined) {
+      sources[spec.key] = 'default';
+      if (spec.defaultValue !== undefined) values.set(spec.key, spec.parse(spec.defaultValue));
+      continue;
+    }
+    sources[spec.key] = source;
+    try {
+      values.set(spec.key, spec.programmaticOnly ? raw : spec.parse(raw));
+    } catch (err) {
+      if (!(err instanceof ValueError)) throw err;
+      const got = spec.secret ? 'the value given (not shown: it is a secret)' : `got ${JSON.stringify(raw)?.slice(0, 80)}`;
+      throw new Nis2Error('NIS2_ERR_CONFIG_INVALID', `${describe(spec, source)}: ${err.message}; ${got}`);
+    }
+  }
+  const v = <T>(key: string): T => values.get(key) as T;
+
+  const otlpSetting = v<'auto' | 'on' | 'off'>('export.otlp');
+  const endpointSet = Boolean(env['OTEL_EXPORTER_OTLP_ENDPOINT'] || env['OTEL_EXPORTER_OTLP_LOGS_ENDPOINT']);
+  const otlp = otlpSetting === 'on' || (otlpSetting === 'auto' && endpointSet);
+  const fileSetting = v<string | undefined>('export.eventsFile');
+  const eventsFile = fileSetting === 'off' ? undefined
+    : fileSetting !== undefined ? resolve(cwd, fileSetting)
+    : otlp ? undefined : resolve(cwd, v<string>('signing.keyDir'), 'events.jsonl');
+  if (!otlp && eventsFile === undefined) {
+    throw new Nis2Error('NIS2_ERR_CONFIG_INVALID', "export.eventsFile (NIS2_EVENTS_FILE) is 'off' and OTLP export is off: signed events would go nowhere; set an OTLP endpoint or an events file");
+  }
+  if (v<string>('signing.key') && v<string>('signing.keyFile')) {
+    throw new Nis2Error('NIS2_ERR_CONFIG_INVALID', 'both signing.key (NIS2_SIGNING_KEY) and signing.keyFile (NIS2_SIGNING_KEY_FILE) are set; keep one');
+  }
+  const globalMode = v<GlobalMode>('mode');
+  const rate = v<{ points: number; windowMs: number }>('rateLimit.limit');
+
+  const config: Nis2Config = {
+    mode: globalMode,
+    serviceName: v('serviceName'),
+    signing: {
+      key: v('signing.key'), keyFile: v<string | undefined>('signing.keyFile') && resolve(cwd, v<string>('signing.keyFile')),
+      hmacKey: v('signing.hmacKey'), hmacKeyId: v('signing.hmacKeyId'), keyDir: resolve(cwd, v<string>('signing.keyDir')),
+      mode: v('signing.mode'), checkpointIntervalMs: v('signing.checkpointInterval'), checkpointEvery: v('signing.checkpointEvery'),
+    },
+    export: { otlp, eventsFile, eventsFileMaxBytes: v('export.eventsFileMaxBytes'), eventsFileMaxFiles: v('export.eventsFileMaxFiles') },
+    trustedProxies: v('trustedProxies'),
+    trustedProxyHops: v('trustedProxyHops'),
+    rateLimit: {
+      mode: v<DefenseMode | undefined>('rateLimit.mode') ?? globalMode,
+      points: rate.points, windowMs: rate.windowMs, algorithm: v('rateLimit.algorithm'), routes: v('rateLimit.routes'),
+      ipv6Prefix: v('rateLimit.ipv6Prefix'), maxKeys: v('rateLimit.maxKeys'), headers: v('rateLimit.headers'),
+    },
+    accessLog: v('accessLog'),
+    events: { budget: v('events.budget'), aggregateWindowMs: v('events.aggregateWindow'), maxKeys: v('events.maxKeys') },
+    privacy: { ipv4Prefix: v('privacy.ipv4Prefix'), ipv6Prefix: v('privacy.ipv6Prefix') },
+    shutdown: { handleSignals: v('shutdown.handleSignals'), timeoutMs: v('shutdown.timeout') },
+    sources,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !(value instanceof RegExp) && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,114 @@
+import type { Nis2Config } from '../config/load.js';
+import {
+  ATTR_NIS2_ACTION, ATTR_NIS2_RATE_LIMIT_ALGORITHM, ATTR_NIS2_RATE_LIMIT_LIMIT, ATTR_NIS2_RATE_LIMIT_POLICY,
+  ATTR_NIS2_RATE_LIMIT_WINDOW_S, ATTR_NIS2_REASON, ATTR_SECURITY_RULE_CATEGORY, ATTR_SECURITY_RULE_NAME,
+  EVENT_RATE_LIMIT_EXCEEDED,
+} from '../semconv.js';
+import { clientKey, type ClientKey } from './client-key.js';
+import type { Defense, RequestContext, Verdict } from './types.js';
+import { WindowStore, type WindowHit } from './window-store.js';
+
+interface Policy {
+  readonly name: string;
+  readonly methods: readonly string[];
+  readonly pattern: RegExp | undefined;
+  readonly points: number;
+  readonly windowS: number;
+  readonly algorithm: 'sliding' | 'fixed';
+  readonly store: WindowStore;
+  /** Precomputed `RateLimit-Policy` value (draft-ietf-httpapi-ratelimit-headers). */
+  readonly policyHeader: string;
+}
+
+/** Where a request's rate-limit state stands, for headers and events. */
+export interface RateLimitState {
+  policy: string;
+  limit: number;
+  remaining: number;
+  resetS: number;
+}
+
+const NON_IP_KEY: ClientKey = { hi: 0, lo: 0 };
+
+/**
+ * Per-client rate limiting with a global default and per-route policies (first match wins). Answers
+ * synchronously from the bounded in-memory store, so the guard adds no promise to the request path.
+ */
+export class RateLimitDefense implements Defense {
+  readonly name = 'rate_limit';
+  readonly #policies: Policy[];
+  readonly #default: Policy;
+  readonly #mode: 'enforce' | 'monitor';
+  readonly #ipv6Prefix: number;
+  readonly #headersOnAllow: boolean;
+  readonly #key: ClientKey = { hi: 0, lo: 0 };
+  readonly #hit: WindowHit = { allowed: true, remaining: 0, retryAfterMs: 0, resetMs: 0 };
+  readonly #now: () => number;
+
+  constructor(config: Nis2Config, now: () => number = Date.now) {
+    const rl = config.rateLimit;
+    if (rl.mode === 'off') throw new Error('RateLimitDefense built while rateLimit.mode is off');
+    this.#mode = rl.mode;
+    this.#ipv6Prefix = rl.ipv6Prefix;
+    this.#headersOnAllow = rl.headers;
+    this.#now = now;
+    const make = (name: string, methods: readonly string[], pattern: RegExp | undefined, points: number, windowMs: number, algorithm: 'sliding' | 'fixed'): Policy => ({
+      name, methods, pattern, points, windowS: windowMs / 1000, algorithm,
+      store: new WindowStore({ points, windowMs, sliding: algorithm === 'sliding', maxKeys: rl.maxKeys }),
+      policyHeader: `"${name}";q=${points};w=${Math.ceil(windowMs / 1000)}`,
+    });
+    this.#policies = rl.routes.map((r, i) => make(`route${i + 1}`, r.methods, r.pattern, r.points, r.windowMs, r.algorithm ?? rl.algorithm));
+    this.#default = make('default', [], undefined, rl.points, rl.windowMs, rl.algorithm);
+  }
+
+  /** Stores, for stats and benchmarks. */
+  get stores(): WindowStore[] {
+    return [...this.#policies.map((p) => p.store), this.#default.store];
+  }
+
+  #policyFor(method: string, path: string): Policy {
+    for (const p of this.#policies) {
+      if ((p.methods.length === 0 || p.methods.includes(method)) && p.pattern!.test(path)) return p;
+    }
+    return this.#default;
+  }
+
+  check(ctx: RequestContext): Verdict | undefined {
+    const policy = this.#policyFor(ctx.method, ctx.path);
+    const key = clientKey(ctx.ip, this.#ipv6Prefix, this.#key) ? this.#key : NON_IP_KEY;
+    const hit = policy.store.hit(key.hi, key.lo, this.#now(), this.#hit);
+    const resetS = Math.ceil(hit.resetMs / 1000);
+    if (hit.allowed) {
+      if (this.#headersOnAllow) {
+        (ctx.headers ??= []).push(['RateLimit-Policy', policy.policyHeader], ['RateLimit', `"${policy.name}";r=${hit.remaining};t=${resetS}`]);
+      }
+      return undefined;
+    }
+    const retryS = Math.max(1, Math.ceil(hit.retryAfterMs / 1000));
+    return {
+      action: this.#mode === 'enforce' ? 'block' : 'monitor',
+      rule: 'rate_limit',
+      category: 'rate_limiting',
+      status: 429,
+      reason: 'limit_exceeded',
+      event: EVENT_RATE_LIMIT_EXCEEDED,
+      severity: 'WARN',
+      aggregateKey: `rl|${policy.name}|${key.hi}:${key.lo}`,
+      attrs: {
+        [ATTR_SECURITY_RULE_NAME]: 'rate_limit',
+        [ATTR_SECURITY_RULE_CATEGORY]: 'rate_limiting',
+        [ATTR_NIS2_ACTION]: this.#mode === 'enforce' ? 'block' : 'monitor',
+        [ATTR_NIS2_REASON]: 'limit_exceeded',
+        [ATTR_NIS2_RATE_LIMIT_LIMIT]: policy.points,
+        [ATTR_NIS2_RATE_LIMIT_WINDOW_S]: policy.windowS,
+        [ATTR_NIS2_RATE_LIMIT_POLICY]: policy.name,
+        [ATTR_NIS2_RATE_LIMIT_ALGORITHM]: policy.algorithm,
+      },
+      headers: [
+        ['Retry-After', String(retryS)],
+        ['RateLimit-Policy', policy.policyHeader],
+        ['RateLimit', `"${policy.name}";r=0;t=${retryS}`],
+      ],
+    };
+  }
+}

@@ -1,0 +1,167 @@
+import { hostname } from 'node:os';
+import { SeverityNumber, type Attributes, type AttributeValue, type Context } from '@opentelemetry/api';
+import type { InstrumentationScope } from '@opentelemetry/core';
+import { defaultResource, type Resource } from '@opentelemetry/resources';
+import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
+import type { EnvelopeAttrValue } from '../integrity/envelope.js';
+import type { SealedRecord, StreamSigner } from '../integrity/stream-signer.js';
+import {
+  ATTR_NIS2_CHECKPOINT_INTERVAL_S, ATTR_NIS2_KID, ATTR_NIS2_PUBLIC_KEY, ATTR_NIS2_SEQ, ATTR_NIS2_STREAM,
+  ATTR_SERVICE_NAME, EVENT_HTTP_ACCESS,
+} from '../semconv.js';
+import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
+import { IntegrityLogRecord } from './integrity-record.js';
+
+/** Options of {@link Nis2SigningProcessor}. */
+export interface Nis2SigningProcessorOptions {
+  readonly signer: StreamSigner;
+  /** Where signed records go next (OTLP batch processor, JSONL file, …), in order. */
+  readonly downstream: readonly LogRecordProcessor[];
+  /** Seal `nis2.http.access` records in `chain` mode (covered by signed checkpoints). */
+  readonly chainAccessRecords: boolean;
+  readonly checkpointIntervalMs: number;
+  readonly checkpointEvery: number;
+  /** Resource of the integrity records; event records keep the resource they were emitted with. */
+  readonly resource?: Resource;
+  readonly serviceName?: string;
+  readonly now?: () => number;
+}
+
+const SCOPE: InstrumentationScope = { name: PACKAGE_NAME, version: PACKAGE_VERSION };
+const NIS2_PREFIX = 'nis2.';
+const INTEGRITY_PREFIX = 'nis2.integrity.';
+
+const SEVERITY_TEXT: Partial<Record<number, string>> = {
+  [SeverityNumber.INFO]: 'INFO', [SeverityNumber.WARN]: 'WARN', [SeverityNumber.ERROR]: 'ERROR', [SeverityNumber.FATAL]: 'FATAL',
+};
+
+function envelopeValue(value: AttributeValue | undefined): EnvelopeAttrValue | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return value.isWellFormed() ? value : value.toWellFormed();
+  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
+  if (typeof value === 'boolean') return value;
+  if (Array.isArray(value)) return value.map((v) => envelopeValue(v as AttributeValue) ?? null);
+  return undefined;
+}
+
+function envelopeAttrs(attributes: Attributes): Record<string, EnvelopeAttrValue> {
+  const out: Record<string, EnvelopeAttrValue> = {};
+  for (const key in attributes) {
+    const v = envelopeValue(attributes[key]);
+    if (v !== undefined) out[key] = v;
+  }
+  return out;
+}
+
+/**
+ * The signed-event pipeline as an OpenTelemetry `LogRecordProcessor`: every `nis2.*` record that
+ * passes through gets its body replaced by the signed, hash-chained envelope (DESIGN §4) and the
+ * index attributes `nis2.stream`/`nis2.seq`/`nis2.kid`, then goes to this processor's own
+ * downstream processors. Other log records are left alone (and not forwarded), so the processor can
+ * sit in an app's NodeSDK next to its ordinary log pipeline.
+ *
+ * It writes `stream_start` at construction, a signed checkpoint every `checkpointEvery` records or
+ * `checkpointIntervalMs` (a heartbeat even when idle), and a checkpoint plus `stream_end` at shutdown.
+ */
+export class Nis2SigningProcessor implements LogRecordProcessor {
+  readonly signer: StreamSigner;
+  readonly #downstream: readonly LogRecordProcessor[];
+  readonly #chainAccess: boolean;
+  readonly #every: number;
+  readonly #now: () => number;
+  #resource: Resource;
+  readonly #timer: NodeJS.Timeout;
+  #shutdown: Promise<void> | undefined;
+  /** Records that arrived after shutdown began and could not join the stream. */
+  droppedAfterShutdown = 0;
+
+  constructor(options: Nis2SigningProcessorOptions) {
+    this.signer = options.signer;
+    this.#downstream = options.downstream;
+    this.#chainAccess = options.chainAccessRecords;
+    this.#every = options.checkpointEvery;
+    this.#now = options.now ?? Date.now;
+    this.#resource = options.resource ?? defaultResource();
+    const key = this.signer.key;
+    const startAttrs: Record<string, EnvelopeAttrValue> = {
+      [ATTR_NIS2_CHECKPOINT_INTERVAL_S]: options.checkpointIntervalMs / 1000,
+      'nis2.package.version': PACKAGE_VERSION,
+      'host.name': hostname(),
+      'process.pid': process.pid,
+    };
+    if (key.publicKey) startAttrs[ATTR_NIS2_PUBLIC_KEY] = key.publicKey.toString('base64url');
+    const serviceName = options.serviceName ?? this.#resource.attributes[ATTR_SERVICE_NAME];
+    if (typeof serviceName === 'string') startAttrs[ATTR_SERVICE_NAME] = serviceName;
+    this.#forwardIntegrity(this.signer.start(startAttrs, this.#now()));
+    this.#timer = setInterval(() => this.checkpoint(), options.checkpointIntervalMs);
+    this.#timer.unref();
+  }
+
+  onEmit(record: ReadWriteLogRecord, context?: Context): void {
+    const name = record.eventName;
+    if (name === undefined || !name.startsWith(NIS2_PREFIX) || name.startsWith(INTEGRITY_PREFIX)) return;
+    if (this.#shutdown !== undefined) {
+      this.droppedAfterShutdown++;
+      return;
+    }
+    this.#resource = record.resource;
+    const [s, ns] = record.hrTime;
+    const sealed = this.signer.seal(
+      name,
+      record.severityText ?? SEVERITY_TEXT[record.severityNumber ?? SeverityNumber.INFO] ?? 'INFO',
+      envelopeAttrs(record.attributes),
+      s * 1000 + Math.floor(ns / 1e6),
+      this.#chainAccess && name === EVENT_HTTP_ACCESS,
+    );
+    record.setBody(sealed.body);
+    record.setAttribute(ATTR_NIS2_STREAM, this.signer.stream);
+    record.setAttribute(ATTR_NIS2_SEQ, sealed.seq);
+    record.setAttribute(ATTR_NIS2_KID, this.signer.key.kid);
+    for (const p of this.#downstream) p.onEmit(record, context);
+    if (this.signer.sinceCheckpoint >= this.#every) this.checkpoint();
+  }
+
+  /** Writes a signed checkpoint now (also the idle heartbeat). */
+  checkpoint(): void {
+    if (this.#shutdown !== undefined || this.signer.ended) return;
+    this.#forwardIntegrity(this.signer.checkpoint(this.#now()));
+  }
+
+  #forwardIntegrity(sealed: SealedRecord): void {
+    const envelope = JSON.parse(sealed.body) as { event: string; attrs: Attributes };
+    const record = new IntegrityLogRecord({
+      resource: this.#resource,
+      scope: SCOPE,
+      tsMs: sealed.tsMs,
+      eventName: envelope.event,
+      severityText: 'INFO',
+      severityNumber: SeverityNumber.INFO,
+      body: sealed.body,
+      attributes: { ...flattenForIndex(envelope.attrs), [ATTR_NIS2_STREAM]: this.signer.stream, [ATTR_NIS2_SEQ]: sealed.seq, [ATTR_NIS2_KID]: this.signer.key.kid },
+    });
+    for (const p of this.#downstream) p.onEmit(record);
+  }
+
+  forceFlush(): Promise<void> {
+    return Promise.all(this.#downstream.map((p) => p.forceFlush())).then(() => undefined);
+  }
+
+  /** Final checkpoint and `stream_end`, then flushes and shuts the downstream processors down. */
+  shutdown(): Promise<void> {
+    if (this.#shutdown) return this.#shutdown;
+    clearInterval(this.#timer);
+    if (!this.signer.ended) {
+      if (this.signer.sinceCheckpoint > 0) this.#forwardIntegrity(this.signer.checkpoint(this.#now()));
+      this.#forwardIntegrity(this.signer.end(this.#now()));
+    }
+    this.#shutdown = Promise.allSettled(this.#downstream.map((p) => p.shutdown())).then(() => undefined);
+    return this.#shutdown;
+  }
+}
+
+function flattenForIndex(attrs: Attributes): Attributes {
+  // Checkpoint attrs (`from`, `head`, `to`) are namespaced for the index copy so SIEM fields stay unambiguous.
+  const out: Attributes = {};
+  for (const [k, v] of Object.entries(attrs)) out[k.includes('.') ? k : `nis2.checkpoint.${k}`] = v;
+  return out;
+}

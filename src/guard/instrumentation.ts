@@ -1,0 +1,86 @@
+import type { LoggerProvider } from '@opentelemetry/api';
+import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
+import { loadConfig, type Nis2Config, type Nis2Options } from '../config/load.js';
+import { RateLimitDefense } from '../defenses/rate-limit.js';
+import type { Defense } from '../defenses/types.js';
+import { SecurityEventEmitter } from '../events/emitter.js';
+import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
+import { Guard } from './guard.js';
+import { patchServers, setActiveGuard, unpatchServers } from './patch-servers.js';
+
+/** Configuration of {@link Nis2Instrumentation}: the package options plus the OTel instrumentation ones. */
+export interface Nis2InstrumentationConfig extends InstrumentationConfig {
+  /** Package options (highest precedence over `NIS2_*` env and the config file). */
+  nis2?: Nis2Options;
+  /** A config already loaded (used by `register`, so both halves read one config). */
+  resolvedConfig?: Nis2Config;
+  /**
+   * Emit security events through this LoggerProvider and ignore the global one: `register` pins its
+   * own provider so events never depend on a global look-up.
+   */
+  loggerProvider?: LoggerProvider;
+}
+
+/**
+ * The guard as an OpenTelemetry instrumentation: add it to a NodeSDK's `instrumentations` (next to
+ * the HTTP instrumentation) and pair it with {@link createNis2LogProcessor} in `logRecordProcessors`.
+ * Enabling patches the http/https/http2 server prototypes; disabling restores them (listeners
+ * registered meanwhile pass straight through).
+ */
+export class Nis2Instrumentation extends InstrumentationBase<Nis2InstrumentationConfig> {
+  readonly nis2Config: Nis2Config;
+  readonly emitter: SecurityEventEmitter;
+  readonly guard: Guard;
+  readonly defenses: readonly Defense[];
+  #pinnedProvider: LoggerProvider | undefined;
+
+  constructor(config: Nis2InstrumentationConfig = {}) {
+    // Base constructor may call enable(); the fields it needs are set up in #setup via init order below.
+    super(PACKAGE_NAME, PACKAGE_VERSION, { ...config, enabled: false });
+    this.nis2Config = config.resolvedConfig ?? loadConfig({ options: config.nis2 });
+    this.#pinnedProvider = config.loggerProvider;
+    const c = this.nis2Config;
+    const pinned = config.loggerProvider?.getLogger(PACKAGE_NAME, PACKAGE_VERSION);
+    this.emitter = new SecurityEventEmitter({
+      logger: () => pinned ?? this.logger,
+      privacy: c.privacy,
+      budget: c.events.budget,
+      aggregateWindowMs: c.events.aggregateWindowMs,
+      maxKeys: c.events.maxKeys,
+    });
+    const defenses: Defense[] = [];
+    if (c.rateLimit.mode !== 'off') defenses.push(new RateLimitDefense(c));
+    this.defenses = defenses;
+    this.guard = new Guard(c, this.emitter, defenses);
+    if (config.enabled !== false) this.enable();
+  }
+
+  protected init(): [] {
+    // Nothing to hook by module name: the server prototypes are patched directly in enable().
+    return [];
+  }
+
+  override setLoggerProvider(provider: LoggerProvider): void {
+    if (this.#pinnedProvider === undefined) super.setLoggerProvider(provider);
+  }
+
+  override enable(): void {
+    // InstrumentationBase's constructor calls enable() before subclass fields exist.
+    if (this.guard === undefined) return;
+    super.enable();
+    patchServers();
+    setActiveGuard(this.guard);
+  }
+
+  override disable(): void {
+    if (this.guard === undefined) return;
+    setActiveGuard(undefined);
+    unpatchServers();
+    super.disable();
+  }
+
+  /** Flushes flood-control summaries and queued events into the log pipeline. */
+  flushEvents(): void {
+    this.emitter.close();
+  }
+}
