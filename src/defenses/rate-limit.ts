@@ -1,3 +1,4 @@
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Nis2Config } from '../config/load.js';
 import {
   ATTR_NIS2_ACTION, ATTR_NIS2_RATE_LIMIT_ALGORITHM, ATTR_NIS2_RATE_LIMIT_LIMIT, ATTR_NIS2_RATE_LIMIT_POLICY,
@@ -44,8 +45,17 @@ export class RateLimitDefense implements Defense {
   readonly #key: ClientKey = { hi: 0, lo: 0 };
   readonly #hit: WindowHit = { allowed: true, remaining: 0, retryAfterMs: 0, resetMs: 0 };
   readonly #now: () => number;
+  readonly #external: RateLimiterAbstract | undefined;
+  #externalFailures = 0;
 
-  constructor(config: Nis2Config, now: () => number = Date.now) {
+  /**
+   * @param external a rate-limiter-flexible limiter (RateLimiterRedis, RateLimiterCluster, …) that
+   * replaces the in-memory store of the default policy; per-route policies stay in memory. Its
+   * `points`/`duration` are the policy then. A store error lets the request through (fail-open)
+   * and is counted in `externalFailures`.
+   */
+  constructor(config: Nis2Config, now: () => number = Date.now, external?: RateLimiterAbstract) {
+    this.#external = external;
     const rl = config.rateLimit;
     if (rl.mode === 'off') throw new Error('RateLimitDefense built while rateLimit.mode is off');
     this.#mode = rl.mode;
@@ -58,7 +68,14 @@ export class RateLimitDefense implements Defense {
       policyHeader: `"${name}";q=${points};w=${Math.ceil(windowMs / 1000)}`,
     });
     this.#policies = rl.routes.map((r, i) => make(`route${i + 1}`, r.methods, r.pattern, r.points, r.windowMs, r.algorithm ?? rl.algorithm));
-    this.#default = make('default', [], undefined, rl.points, rl.windowMs, rl.algorithm);
+    this.#default = external
+      ? make('default', [], undefined, external.points, external.duration * 1000, 'fixed')
+      : make('default', [], undefined, rl.points, rl.windowMs, rl.algorithm);
+  }
+
+  /** Store errors of the external limiter so far (each one let a request through). */
+  get externalFailures(): number {
+    return this.#externalFailures;
   }
 
   /** Stores, for stats and benchmarks. */
@@ -73,18 +90,42 @@ export class RateLimitDefense implements Defense {
     return this.#default;
   }
 
-  check(ctx: RequestContext): Verdict | undefined {
+  check(ctx: RequestContext): Verdict | undefined | Promise<Verdict | undefined> {
     const policy = this.#policyFor(ctx.method, ctx.path);
     const key = clientKey(ctx.ip, this.#ipv6Prefix, this.#key) ? this.#key : NON_IP_KEY;
+    if (policy === this.#default && this.#external) return this.#checkExternal(ctx, policy, `${key.hi}:${key.lo}`);
     const hit = policy.store.hit(key.hi, key.lo, this.#now(), this.#hit);
-    const resetS = Math.ceil(hit.resetMs / 1000);
     if (hit.allowed) {
-      if (this.#headersOnAllow) {
-        (ctx.headers ??= []).push(['RateLimit-Policy', policy.policyHeader], ['RateLimit', `"${policy.name}";r=${hit.remaining};t=${resetS}`]);
-      }
+      this.#allowHeaders(ctx, policy, hit.remaining, hit.resetMs);
       return undefined;
     }
-    const retryS = Math.max(1, Math.ceil(hit.retryAfterMs / 1000));
+    return this.#verdict(policy, key, hit.retryAfterMs);
+  }
+
+  #allowHeaders(ctx: RequestContext, policy: Policy, remaining: number, resetMs: number): void {
+    if (this.#headersOnAllow) {
+      (ctx.headers ??= []).push(['RateLimit-Policy', policy.policyHeader], ['RateLimit', `"${policy.name}";r=${remaining};t=${Math.ceil(resetMs / 1000)}`]);
+    }
+  }
+
+  #checkExternal(ctx: RequestContext, policy: Policy, key: string): Promise<Verdict | undefined> {
+    const limiter = this.#external!;
+    const clientKeyHalves = { hi: this.#key.hi, lo: this.#key.lo };
+    return limiter.consume(key).then(
+      (res) => {
+        this.#allowHeaders(ctx, policy, res.remainingPoints, res.msBeforeNext);
+        return undefined;
+      },
+      (rejection: unknown) => {
+        if (rejection instanceof RateLimiterRes) return this.#verdict(policy, clientKeyHalves, rejection.msBeforeNext);
+        this.#externalFailures++;
+        return undefined;
+      },
+    );
+  }
+
+  #verdict(policy: Policy, key: ClientKey, retryAfterMs: number): Verdict {
+    const retryS = Math.max(1, Math.ceil(retryAfterMs / 1000));
     return {
       action: this.#mode === 'enforce' ? 'block' : 'monitor',
       rule: 'rate_limit',

@@ -1,4 +1,5 @@
 import type { LoggerProvider } from '@opentelemetry/api';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { loadConfig, type Nis2Config, type Nis2Options } from '../config/load.js';
 import { RateLimitDefense } from '../defenses/rate-limit.js';
@@ -19,6 +20,11 @@ export interface Nis2InstrumentationConfig extends InstrumentationConfig {
    * own provider so events never depend on a global look-up.
    */
   loggerProvider?: LoggerProvider;
+  /**
+   * A rate-limiter-flexible limiter for the default policy (e.g. `RateLimiterRedis` shared by
+   * several instances, `RateLimiterCluster`); its `points`/`duration` replace `rateLimit.limit`.
+   */
+  rateLimiter?: RateLimiterAbstract;
 }
 
 /**
@@ -49,7 +55,7 @@ export class Nis2Instrumentation extends InstrumentationBase<Nis2Instrumentation
       maxKeys: c.events.maxKeys,
     });
     const defenses: Defense[] = [];
-    if (c.rateLimit.mode !== 'off') defenses.push(new RateLimitDefense(c));
+    if (c.rateLimit.mode !== 'off') defenses.push(new RateLimitDefense(c, Date.now, config.rateLimiter));
     this.defenses = defenses;
     this.guard = new Guard(c, this.emitter, defenses);
     if (config.enabled !== false) this.enable();
