@@ -49,12 +49,12 @@ export async function runDemo(options: Partial<DemoOptions> = {}): Promise<numbe
     const url = await waitForUrl(child);
     out(`▶ burst of 8 requests from one client to ${url}`);
     const burst: number[] = [];
-    for (let i = 0; i < 8; i++) burst.push((await fetch(`${url}login`)).status);
+    for (let i = 0; i < 8; i++) burst.push((await fetch(`${url}/login`)).status);
     out(`  statuses: ${burst.join(' ')}`);
     ok &&= burst.slice(0, 5).every((s) => s === 200) && burst.slice(5).every((s) => s === 429);
     out('▶ 4 more with spoofed X-Forwarded-For (no proxy is trusted, so the header is ignored)');
     const spoofed: number[] = [];
-    for (let i = 0; i < 4; i++) spoofed.push((await fetch(`${url}login`, { headers: { 'X-Forwarded-For': `203.0.113.${i + 1}` } })).status);
+    for (let i = 0; i < 4; i++) spoofed.push((await fetch(`${url}/login`, { headers: { 'X-Forwarded-For': `203.0.113.${i + 1}` } })).status);
     out(`  statuses: ${spoofed.join(' ')}`);
     ok &&= spoofed.every((s) => s === 429);
   } finally {
@@ -82,4 +82,15 @@ export async function runDemo(options: Partial<DemoOptions> = {}): Promise<numbe
   ok &&= caught.status === 1;
   out(ok ? '✔ demo behaved as expected' : '✘ demo did not behave as expected');
   return ok ? 0 : 1;
+}
+
+/** Adds `nis2-otel demo` to the CLI. */
+export function registerDemo(program: import('commander').Command, ctx: { out(text: string): void; exitCode: number }): void {
+  program
+    .command('demo')
+    .summary('rate-limit an example app, then verify its signed log')
+    .description('Starts examples/http-server.cjs under the register hook, fires a short scripted attack at it on 127.0.0.1, stops it and verifies the signed events (and a tampered copy).')
+    .action(async () => {
+      ctx.exitCode = await runDemo({ out: (line) => ctx.out(`${line}\n`) });
+    });
 }

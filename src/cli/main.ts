@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { PACKAGE_VERSION } from '../version.js';
 import { registerKeygen } from './keygen.js';
+import { registerDemo } from './demo.js';
 import { registerVerify } from './verify.js';
 
 /** Exit codes shared by every command. */
@@ -24,7 +25,7 @@ export interface CliContext {
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
 // Adding a command is one line here.
-const COMMANDS: readonly RegisterCommand[] = [registerVerify, registerKeygen];
+const COMMANDS: readonly RegisterCommand[] = [registerVerify, registerKeygen, registerDemo];
 
 /**
  * Runs the `nis2-otel` CLI and resolves to the process exit code; never calls `process.exit`, so
