@@ -107,12 +107,22 @@ export class Guard {
     }
   }
 
-  #eventAttrs(ctx: RequestContext, verdict: Verdict): Record<string, EnvelopeAttrValue> {
+  /** Attributes every event about a request carries (path and user agent length-capped). */
+  #requestAttrs(ctx: RequestContext): Record<string, EnvelopeAttrValue> {
     const attrs: Record<string, EnvelopeAttrValue> = {
-      ...verdict.attrs,
       [ATTR_HTTP_REQUEST_METHOD]: ctx.method,
       [ATTR_URL_PATH]: ctx.path.length > MAX_PATH ? ctx.path.slice(0, MAX_PATH) : ctx.path,
       [ATTR_CLIENT_ADDRESS]: ctx.ip,
+    };
+    const ua = ctx.req.headers['user-agent'];
+    if (typeof ua === 'string') attrs[ATTR_USER_AGENT_ORIGINAL] = ua.length > MAX_UA ? ua.slice(0, MAX_UA) : ua;
+    return attrs;
+  }
+
+  #eventAttrs(ctx: RequestContext, verdict: Verdict): Record<string, EnvelopeAttrValue> {
+    const attrs: Record<string, EnvelopeAttrValue> = {
+      ...verdict.attrs,
+      ...this.#requestAttrs(ctx),
       [ATTR_SECURITY_RULE_NAME]: verdict.rule,
       [ATTR_SECURITY_RULE_CATEGORY]: verdict.category,
       [ATTR_NIS2_ACTION]: verdict.action,
@@ -121,26 +131,17 @@ export class Guard {
     if (verdict.action === 'block') attrs[ATTR_HTTP_RESPONSE_STATUS_CODE] = verdict.status;
     const peer = peerOf(ctx.req);
     if (peer !== ctx.ip) attrs[ATTR_NETWORK_PEER_ADDRESS] = peer;
-    const ua = ctx.req.headers['user-agent'];
-    if (typeof ua === 'string') attrs[ATTR_USER_AGENT_ORIGINAL] = ua.length > MAX_UA ? ua.slice(0, MAX_UA) : ua;
     return attrs;
   }
 
   #access(ctx: RequestContext, status: number, span: Span | undefined, verdict: Verdict | undefined): void {
-    const attrs: Record<string, EnvelopeAttrValue> = {
-      [ATTR_HTTP_REQUEST_METHOD]: ctx.method,
-      [ATTR_URL_PATH]: ctx.path.length > MAX_PATH ? ctx.path.slice(0, MAX_PATH) : ctx.path,
-      [ATTR_CLIENT_ADDRESS]: ctx.ip,
-      [ATTR_HTTP_RESPONSE_STATUS_CODE]: status,
-      [ATTR_NIS2_ACTION]: verdict ? verdict.action : 'allow',
-    };
+    const attrs = this.#requestAttrs(ctx);
+    attrs[ATTR_HTTP_RESPONSE_STATUS_CODE] = status;
+    attrs[ATTR_NIS2_ACTION] = verdict ? verdict.action : 'allow';
     if (verdict) attrs[ATTR_SECURITY_RULE_NAME] = verdict.rule;
-    const ua = ctx.req.headers['user-agent'];
-    if (typeof ua === 'string') attrs[ATTR_USER_AGENT_ORIGINAL] = ua.length > MAX_UA ? ua.slice(0, MAX_UA) : ua;
     this.#emitter.emitAccess(attrs, span?.spanContext());
   }
 }
-
 /** The active server span, or undefined when tracing is off (a non-recording span has no ids worth logging). */
 function recordingSpan(): Span | undefined {
   const span = trace.getSpan(context.active());
