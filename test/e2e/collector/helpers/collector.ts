@@ -59,7 +59,13 @@ export interface Collector {
   readonly ports: { http: number; grpc: number; health: number };
   readonly proc: ChildProcess;
   output(): string;
-  stop(): Promise<void>;
+  /** SIGTERM, then SIGKILL after 20 s; resolves to how it ended. */
+  stop(): Promise<StopResult>;
+}
+
+export interface StopResult {
+  ms: number;
+  killed: boolean;
 }
 
 function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -102,9 +108,7 @@ export async function startCollector(opts: StartOptions): Promise<Collector> {
     ports,
     proc,
     output: () => out,
-    stop: async () => {
-      await stopProcess(proc);
-    },
+    stop: async () => await stopProcess(proc),
   };
   try {
     await waitFor(
@@ -125,16 +129,22 @@ export async function startCollector(opts: StartOptions): Promise<Collector> {
   return collector;
 }
 
-async function stopProcess(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
+async function stopProcess(proc: ChildProcess): Promise<StopResult> {
+  const t0 = Date.now();
+  if (proc.exitCode !== null || proc.signalCode !== null) return { ms: 0, killed: false };
   const exited = once(proc, 'exit');
   proc.kill('SIGTERM');
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    proc.kill('SIGKILL');
+  }, 20_000);
   try {
     await exited;
   } finally {
     clearTimeout(timer);
   }
+  return { ms: Date.now() - t0, killed };
 }
 
 /** For after(): stops every collector this process started. */
