@@ -93,6 +93,7 @@ export function startNis2(options?: Nis2Options): Nis2Registration {
 
   const stop = async (): Promise<void> => {
     instrumentation.disable();
+    await instrumentation.closeDefenses();
     instrumentation.flushEvents();
     await loggerProvider.shutdown();
     if (sdk) await sdk.shutdown();

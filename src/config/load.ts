@@ -3,6 +3,12 @@ import { extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { Nis2Error } from '../errors.js';
 import type { Cidr } from '../net/ip.js';
+import type { IpListsOptions } from './keys/ip-lists.js';
+import type { LoginOptions } from './keys/login.js';
+import type { MfaOptions } from './keys/mfa.js';
+import type { RedisOptions } from './keys/redis.js';
+import type { SessionOptions } from './keys/session.js';
+import type { TorOptions } from './keys/tor.js';
 import { ValueError } from './parse-values.js';
 import type { RoutePolicy } from './routes.js';
 import { CONFIG_KEYS, KEY_BY_PATH, type KeySpec } from './schema.js';
@@ -11,7 +17,7 @@ export type GlobalMode = 'enforce' | 'monitor';
 export type DefenseMode = 'enforce' | 'monitor' | 'off';
 
 /** Options accepted in code and in the config file; every field optional (see the README table). */
-export interface Nis2Options {
+export interface Nis2Options extends IpListsOptions, TorOptions, MfaOptions, SessionOptions, RedisOptions, LoginOptions {
   mode?: GlobalMode;
   serviceName?: string;
   signing?: {
@@ -57,6 +63,8 @@ export interface Nis2Config {
   readonly events: { readonly budget: number; readonly aggregateWindowMs: number; readonly maxKeys: number };
   readonly privacy: { readonly ipv4Prefix: number; readonly ipv6Prefix: number };
   readonly shutdown: { readonly handleSignals: boolean; readonly timeoutMs: number };
+  /** Every key's parsed value by dotted path, for modules that own their keys (see schema.ts). */
+  readonly values: ReadonlyMap<string, unknown>;
   /** Where each key's value came from, for `nis2-otel check`. */
   readonly sources: Readonly<Record<string, 'code' | 'env' | 'file' | 'default'>>;
 }
@@ -188,13 +196,14 @@ export function loadConfig(input: LoadConfigInput = {}): Nis2Config {
     events: { budget: v('events.budget'), aggregateWindowMs: v('events.aggregateWindow'), maxKeys: v('events.maxKeys') },
     privacy: { ipv4Prefix: v('privacy.ipv4Prefix'), ipv6Prefix: v('privacy.ipv6Prefix') },
     shutdown: { handleSignals: v('shutdown.handleSignals'), timeoutMs: v('shutdown.timeout') },
+    values,
     sources,
   };
   return deepFreeze(config);
 }
 
 function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !(value instanceof RegExp) && !Object.isFrozen(value)) {
+  if (typeof value === 'object' && value !== null && !(value instanceof RegExp) && !(value instanceof Map) && !Object.isFrozen(value)) {
     for (const child of Object.values(value)) deepFreeze(child);
     Object.freeze(value);
   }

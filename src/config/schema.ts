@@ -9,6 +9,12 @@ import {
   parseString,
   parseStringList,
 } from './parse-values.js';
+import { IP_LISTS_KEYS } from './keys/ip-lists.js';
+import { LOGIN_KEYS } from './keys/login.js';
+import { MFA_KEYS } from './keys/mfa.js';
+import { REDIS_KEYS } from './keys/redis.js';
+import { SESSION_KEYS } from './keys/session.js';
+import { TOR_KEYS } from './keys/tor.js';
 import { parseRoutePolicies } from './routes.js';
 
 /** How one configuration key is read, documented and defaulted. The README table is made from this. */
@@ -51,8 +57,8 @@ const PROXY_ALIASES: Record<string, string[]> = {
   private: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
 };
 
-/** Every configuration key, once. Order is the README table's order. */
-export const CONFIG_KEYS: readonly KeySpec[] = [
+/** Keys of the core: mode, signing, export, client IP, rate limit, events, privacy, lifecycle. */
+const CORE_KEYS: readonly KeySpec[] = [
   { key: 'mode', env: 'NIS2_MODE', defaultValue: 'enforce', parse: mode,
     doc: "`enforce` blocks; `monitor` lets every request through and logs what would have been blocked (`nis2.action=monitor`). Each defense's own `mode` overrides it." },
   { key: 'serviceName', env: 'OTEL_SERVICE_NAME', defaultText: 'from the OTel resource', parse: parseString,
@@ -121,6 +127,11 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     doc: 'On SIGTERM/SIGINT: flush (bounded), write `stream_end`, then re-raise the signal so the process exits as it would have.' },
   { key: 'shutdown.timeout', env: 'NIS2_SHUTDOWN_TIMEOUT', defaultValue: '2s', parse: parseDuration,
     doc: 'Upper bound on the flush at shutdown; the process never hangs on a dead collector.' },
+];
+
+/** Every configuration key, once. Order is the README table's order. */
+export const CONFIG_KEYS: readonly KeySpec[] = [
+  ...CORE_KEYS, ...REDIS_KEYS, ...IP_LISTS_KEYS, ...TOR_KEYS, ...MFA_KEYS, ...SESSION_KEYS, ...LOGIN_KEYS,
 ];
 
 export const KEY_BY_PATH: ReadonlyMap<string, KeySpec> = new Map(CONFIG_KEYS.map((k) => [k.key, k]));

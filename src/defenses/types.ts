@@ -13,12 +13,18 @@ export interface RequestContext {
   readonly res: AnyResponse | undefined;
   /** Normalised client address (after trusted-proxy resolution). */
   readonly ip: string;
+  /** Normalised address of the TCP peer. */
+  readonly peer: string;
+  /** True when the peer is a configured trusted proxy (headers such proxies set may be believed). */
+  readonly viaTrustedProxy: boolean;
   readonly method: string;
   /** Path without query string. */
   readonly path: string;
   readonly span: Span | undefined;
   /** Response headers a defense wants on the response whether it blocks or not. */
   headers: Array<[string, string]> | undefined;
+  /** Set by an allow-list match: no further defense runs for this request. */
+  bypass: boolean;
 }
 
 /** A defense's decision to block (or, in monitor mode, to report what it would have blocked). */
@@ -37,6 +43,13 @@ export interface Verdict {
   readonly aggregateKey: string;
   /** Extra headers for the block response (e.g. Retry-After). */
   readonly headers?: Array<[string, string]>;
+}
+
+/** What a defense factory gets besides the config. */
+export interface DefenseDeps {
+  /** Reports events that are not request verdicts (degraded, recovered, lockouts). */
+  readonly emitter: import('../events/emitter.js').SecurityEventEmitter;
+  readonly now: () => number;
 }
 
 /**

@@ -22,9 +22,13 @@ export class ClientIpResolver {
     this.#enabled = config.trustedProxies.length > 0 || config.trustedProxyHops > 0;
   }
 
+  /** True when `peer` is a configured trusted proxy. */
+  isTrusted(peer: string): boolean {
+    return this.#trusted.size > 0 ? this.#trusted.has(peer) : this.#hops > 0;
+  }
+
   /** Returns the normalised client address ('unknown' when the socket has none). */
-  resolve(req: AnyRequest): string {
-    const peer = peerOf(req);
+  resolve(req: AnyRequest, peer: string = peerOf(req)): string {
     const headers = req.headers;
     if (!this.#enabled) {
       if (headers['x-forwarded-for'] !== undefined || headers['forwarded'] !== undefined) {

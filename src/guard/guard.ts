@@ -42,10 +42,14 @@ export class Guard {
   decide(req: AnyRequest, res: AnyResponse | undefined, socket?: Duplex): Decision {
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
+    const peer = peerOf(req);
     const ctx: RequestContext = {
       req,
       res,
-      ip: this.#resolver.resolve(req),
+      ip: this.#resolver.resolve(req, peer),
+      peer,
+      viaTrustedProxy: this.#resolver.isTrusted(peer),
+      bypass: false,
       method: req.method ?? 'GET',
       path: q >= 0 ? rawUrl.slice(0, q) : rawUrl,
       span: recordingSpan(),
@@ -56,7 +60,7 @@ export class Guard {
 
   #run(ctx: RequestContext, from: number, socket: Duplex | undefined): Decision {
     const defenses = this.#defenses;
-    for (let i = from; i < defenses.length; i++) {
+    for (let i = from; i < defenses.length && !ctx.bypass; i++) {
       const v = defenses[i]!.check(ctx);
       if (v === undefined) continue;
       if (typeof (v as Promise<Verdict | undefined>).then === 'function') {
@@ -129,8 +133,7 @@ export class Guard {
       [ATTR_NIS2_REASON]: verdict.reason,
     };
     if (verdict.action === 'block') attrs[ATTR_HTTP_RESPONSE_STATUS_CODE] = verdict.status;
-    const peer = peerOf(ctx.req);
-    if (peer !== ctx.ip) attrs[ATTR_NETWORK_PEER_ADDRESS] = peer;
+    if (ctx.peer !== ctx.ip) attrs[ATTR_NETWORK_PEER_ADDRESS] = ctx.peer;
     return attrs;
   }
 

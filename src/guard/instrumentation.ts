@@ -2,7 +2,7 @@ import type { LoggerProvider } from '@opentelemetry/api';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { loadConfig, type Nis2Config, type Nis2Options } from '../config/load.js';
-import { RateLimitDefense } from '../defenses/rate-limit.js';
+import { createDefenses } from '../defenses/registry.js';
 import type { Defense } from '../defenses/types.js';
 import { SecurityEventEmitter } from '../events/emitter.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
@@ -54,8 +54,7 @@ export class Nis2Instrumentation extends InstrumentationBase<Nis2Instrumentation
       aggregateWindowMs: c.events.aggregateWindowMs,
       maxKeys: c.events.maxKeys,
     });
-    const defenses: Defense[] = [];
-    if (c.rateLimit.mode !== 'off') defenses.push(new RateLimitDefense(c, Date.now, config.rateLimiter));
+    const defenses = createDefenses(c, { emitter: this.emitter, now: Date.now }, { rateLimiter: config.rateLimiter });
     this.defenses = defenses;
     this.guard = new Guard(c, this.emitter, defenses);
     if (config.enabled !== false) this.enable();
@@ -83,6 +82,11 @@ export class Nis2Instrumentation extends InstrumentationBase<Nis2Instrumentation
     setActiveGuard(undefined);
     unpatchServers();
     super.disable();
+  }
+
+  /** Stops the defenses' background work (list refreshes, store connections). */
+  async closeDefenses(): Promise<void> {
+    await Promise.allSettled(this.defenses.map((d) => d.close?.()));
   }
 
   /** Flushes flood-control summaries and queued events into the log pipeline. */

@@ -1,0 +1,8 @@
+import type { KeySpec } from '../schema.js';
+
+/** Configuration keys of the tor concern (documented in the README table like every key). */
+export const TOR_KEYS: readonly KeySpec[] = [];
+
+/** Options of the tor concern, as accepted in code and in the config file. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface TorOptions {}

@@ -1,0 +1,30 @@
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Nis2Config } from '../config/load.js';
+import { RateLimitDefense } from './rate-limit.js';
+import type { Defense, DefenseDeps } from './types.js';
+
+/** Extra objects given in code that a defense may use (they are not config values). */
+export interface DefenseExtras {
+  readonly rateLimiter?: RateLimiterAbstract;
+}
+
+/** A defense factory: returns undefined when the defense is off. */
+export type DefenseFactory = (config: Nis2Config, deps: DefenseDeps, extras: DefenseExtras) => Defense | undefined;
+
+/**
+ * The defenses in the order DESIGN §2 runs them: cheap address checks first (allow/deny lists, Tor),
+ * then the request-content checks (MFA gate, session guard), then the rate limiter. A defense that
+ * is off is left out entirely, so it costs nothing per request.
+ */
+export const DEFENSE_FACTORIES: readonly DefenseFactory[] = [
+  (config, _deps, extras) => (config.rateLimit.mode === 'off' ? undefined : new RateLimitDefense(config, Date.now, extras.rateLimiter)),
+];
+
+export function createDefenses(config: Nis2Config, deps: DefenseDeps, extras: DefenseExtras = {}): Defense[] {
+  const out: Defense[] = [];
+  for (const factory of DEFENSE_FACTORIES) {
+    const d = factory(config, deps, extras);
+    if (d) out.push(d);
+  }
+  return out;
+}
