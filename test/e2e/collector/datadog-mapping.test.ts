@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_DIR, startCollector, stopAllCollectors, removeDir, type Collector } from './helpers/collector.ts';
-import { freePort, waitFor } from './helpers/net.ts';
+import { freePort, waitFor, SUITE_TIMEOUT_MS } from './helpers/net.ts';
 import { sendEnvelopes } from './helpers/otlp-sender.ts';
 import { parseEnvelope, verifyBodies } from './helpers/envelopes.ts';
 import { allFixtures, key, pick } from './helpers/fixtures.ts';
@@ -25,7 +25,7 @@ function datadogProcessors(): string {
   return text.slice(start + 1, end + 1);
 }
 
-describe('Datadog mapping (transform/datadog from datadog.yaml)', { timeout: 120_000 }, () => {
+describe('Datadog mapping (transform/datadog from datadog.yaml)', { timeout: SUITE_TIMEOUT_MS }, () => {
   const fx = allFixtures();
   let otlp: OtlpMock;
   let collector: Collector | undefined;

@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCollector, stopAllCollectors, removeDir, type Collector } from './helpers/collector.ts';
-import { freePort, waitFor } from './helpers/net.ts';
+import { freePort, waitFor, SUITE_TIMEOUT_MS } from './helpers/net.ts';
 import { sendEnvelopes } from './helpers/otlp-sender.ts';
 import { parseEnvelope, verifyBodies } from './helpers/envelopes.ts';
 import { allFixtures, key, pick } from './helpers/fixtures.ts';
@@ -28,7 +28,7 @@ function field(doc: Record<string, unknown>, path: string): unknown {
   return undefined;
 }
 
-describe('Elasticsearch ECS pipeline (elastic.yaml)', { timeout: 240_000 }, () => {
+describe('Elasticsearch ECS pipeline (elastic.yaml)', { timeout: SUITE_TIMEOUT_MS }, () => {
   const fx = allFixtures();
   let es: ElasticsearchMock;
   let collector: Collector | undefined;

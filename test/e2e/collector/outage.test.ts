@@ -3,12 +3,12 @@
 // duplicate (same stream/seq, same bytes) that a verifier can drop — and none may be lost. This
 // is what the file_storage persistent sending queue and the never-ending retry in the configs
 // are for. Run against each transport: HEC (HTTP), Elasticsearch _bulk (HTTP), syslog (TCP).
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { once } from 'node:events';
-import { startCollector, stopAllCollectors, removeDir, type Collector, type Distribution } from './helpers/collector.ts';
-import { freePort, waitFor } from './helpers/net.ts';
+import { collectorBinary, startCollector, stopAllCollectors, removeDir, type Collector, type Distribution } from './helpers/collector.ts';
+import { freePort, waitFor, SUITE_TIMEOUT_MS } from './helpers/net.ts';
 import { sendEnvelopes } from './helpers/otlp-sender.ts';
 import { parseEnvelope, readEnvelopeLines, verifyBodies } from './helpers/envelopes.ts';
 import { securityStream } from './helpers/sign.ts';
@@ -86,8 +86,13 @@ function checkDelivery(sent: string[], received: string[]): { missing: string[];
   return { missing: [...want.keys()].filter((k) => !seen.has(k)), duplicates, foreign };
 }
 
-describe('SIEM outage with a collector restart: no event lost', { timeout: 400_000, concurrency: false }, () => {
+describe('SIEM outage with a collector restart: no event lost', { timeout: SUITE_TIMEOUT_MS, concurrency: false }, () => {
   const dirs: string[] = [];
+  // a cold build (minutes) belongs to set-up, not to a test's own time limit
+  before(() => {
+    collectorBinary('main');
+    collectorBinary('elastic');
+  }, { timeout: SUITE_TIMEOUT_MS });
   after(async () => {
     await stopAllCollectors();
     for (const d of dirs) removeDir(d);

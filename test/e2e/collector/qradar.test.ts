@@ -5,14 +5,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCollector, stopAllCollectors, removeDir, type Collector } from './helpers/collector.ts';
-import { freePort, waitFor } from './helpers/net.ts';
+import { freePort, waitFor, SUITE_TIMEOUT_MS } from './helpers/net.ts';
 import { sendEnvelopes } from './helpers/otlp-sender.ts';
 import { parseEnvelope, verifyBodies } from './helpers/envelopes.ts';
 import { allFixtures, key, pick } from './helpers/fixtures.ts';
 import { makeLoopbackCert, type TestCert } from './helpers/tls.ts';
 import { parseLeef, SyslogMock, type Leef, type Syslog5424 } from './mocks/syslog.ts';
 
-describe('QRadar syslog + LEEF 2.0 pipeline (qradar.yaml)', { timeout: 180_000 }, () => {
+describe('QRadar syslog + LEEF 2.0 pipeline (qradar.yaml)', { timeout: SUITE_TIMEOUT_MS }, () => {
   const fx = allFixtures();
   let mock: SyslogMock;
   let cert: TestCert;

@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCollector, stopAllCollectors, removeDir, type Collector } from './helpers/collector.ts';
-import { freePort, waitFor } from './helpers/net.ts';
+import { freePort, waitFor, SUITE_TIMEOUT_MS } from './helpers/net.ts';
 import { sendEnvelopes } from './helpers/otlp-sender.ts';
 import { verifyBodies, parseEnvelope } from './helpers/envelopes.ts';
 import { allFixtures, key, pick } from './helpers/fixtures.ts';
@@ -12,7 +12,7 @@ import { SplunkHecMock, type HecEvent } from './mocks/splunk-hec.ts';
 
 const TOKEN = '11111111-2222-3333-4444-555555555555';
 
-describe('Splunk HEC pipeline (splunk.yaml)', { timeout: 180_000 }, () => {
+describe('Splunk HEC pipeline (splunk.yaml)', { timeout: SUITE_TIMEOUT_MS }, () => {
   const fx = allFixtures();
   let hec: SplunkHecMock;
   let collector: Collector | undefined;

@@ -3,14 +3,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCollector, stopAllCollectors, removeDir, type Collector } from './helpers/collector.ts';
-import { freePort, waitFor } from './helpers/net.ts';
+import { freePort, waitFor, SUITE_TIMEOUT_MS } from './helpers/net.ts';
 import { sendEnvelopes } from './helpers/otlp-sender.ts';
 import { parseEnvelope, verifyBodies } from './helpers/envelopes.ts';
 import { allFixtures, key } from './helpers/fixtures.ts';
 import { SumoLogicMock } from './mocks/sumologic.ts';
 import { OtlpMock } from './mocks/otlp.ts';
 
-describe('Sumo Logic + generic OTLP pipelines (sumologic.yaml + otlphttp.yaml)', { timeout: 180_000 }, () => {
+describe('Sumo Logic + generic OTLP pipelines (sumologic.yaml + otlphttp.yaml)', { timeout: SUITE_TIMEOUT_MS }, () => {
   const fx = allFixtures();
   let sumo: SumoLogicMock;
   let otlp: OtlpMock;

@@ -2,6 +2,7 @@
 // composed (one collector fanning out to several SIEMs), with the distribution it is meant for.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { SUITE_TIMEOUT_MS } from './helpers/net.ts';
 import { validateConfigs, type Distribution } from './helpers/collector.ts';
 
 const ENV: Record<string, string> = {
@@ -27,7 +28,7 @@ const cases: [Distribution, string[]][] = [
   ['elastic', ['elastic.yaml', 'otlphttp.yaml']],
 ];
 
-describe('collector validate', { timeout: 120_000 }, () => {
+describe('collector validate', { timeout: SUITE_TIMEOUT_MS }, () => {
   for (const [dist, files] of cases) {
     it(`${dist}: base.yaml + ${files.join(' + ')}`, () => {
       assert.doesNotThrow(() => validateConfigs(files, ENV, dist));

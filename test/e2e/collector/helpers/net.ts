@@ -4,6 +4,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 export const HOST = '127.0.0.1';
 
+/**
+ * Outer bound of a suite. Generous because a suite's set-up may have to build the collector cold
+ * (minutes, see collector-config/README.md); every wait inside is bounded on its own.
+ */
+export const SUITE_TIMEOUT_MS = 45 * 60_000;
+
 /** A TCP port that was free a moment ago (bind to 0, read it, close). */
 export async function freePort(): Promise<number> {
   return await new Promise<number>((resolve, reject) => {
