@@ -8,6 +8,7 @@ import { startCollector, stopAllCollectors, removeDir, type Collector } from './
 import { freePort, waitFor, SUITE_TIMEOUT_MS } from './helpers/net.ts';
 import { sendEnvelopes } from './helpers/otlp-sender.ts';
 import { parseEnvelope, verifyBodies } from './helpers/envelopes.ts';
+import { assertCliAccepts } from './helpers/verify-cli.ts';
 import { allFixtures, key, pick } from './helpers/fixtures.ts';
 import { parseCef, unescapeCefValue, SyslogMock, type Cef, type Syslog5424 } from './mocks/syslog.ts';
 
@@ -136,5 +137,9 @@ describe('CEF syslog pipeline (cef.yaml)', { timeout: SUITE_TIMEOUT_MS }, () => 
     const c = got.get(key(cp.stream, cp.seq))!.cef.ext;
     assert.equal(c.get('cat'), 'integrity');
     assert.equal(c.has('src'), false);
+  });
+
+  it('the package\'s nis2-otel verify accepts the envelopes exported from CEF (cs6)', (t) => {
+    assertCliAccepts(t, [...got.values()].map((g) => g.cef.ext.get('cs6') ?? ''), 3);
   });
 });

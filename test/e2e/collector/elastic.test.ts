@@ -8,6 +8,7 @@ import { startCollector, stopAllCollectors, removeDir, type Collector } from './
 import { freePort, waitFor, SUITE_TIMEOUT_MS } from './helpers/net.ts';
 import { sendEnvelopes } from './helpers/otlp-sender.ts';
 import { parseEnvelope, verifyBodies } from './helpers/envelopes.ts';
+import { assertCliAccepts } from './helpers/verify-cli.ts';
 import { allFixtures, key, pick } from './helpers/fixtures.ts';
 import { ElasticsearchMock, type BulkDoc } from './mocks/elasticsearch.ts';
 
@@ -164,5 +165,9 @@ describe('Elasticsearch ECS pipeline (elastic.yaml)', { timeout: SUITE_TIMEOUT_M
     assert.deepEqual(field(doc('nis2.integrity.stream_end'), 'event.type'), ['end']);
     assert.deepEqual(field(doc('nis2.integrity.checkpoint'), 'event.category'), ['process']);
     assert.equal(field(doc('nis2.integrity.checkpoint'), 'event.outcome'), undefined);
+  });
+
+  it('the package\'s nis2-otel verify accepts the envelopes exported from Elasticsearch (message)', (t) => {
+    assertCliAccepts(t, es.docs.map((d) => String(d.source.message)), 3);
   });
 });

@@ -12,6 +12,7 @@ import { freePort, waitFor, SUITE_TIMEOUT_MS } from './helpers/net.ts';
 import { sendEnvelopes } from './helpers/otlp-sender.ts';
 import { parseEnvelope, readEnvelopeLines, verifyBodies } from './helpers/envelopes.ts';
 import { securityStream } from './helpers/sign.ts';
+import { assertCliAccepts } from './helpers/verify-cli.ts';
 import { SplunkHecMock } from './mocks/splunk-hec.ts';
 import { ElasticsearchMock } from './mocks/elasticsearch.ts';
 import { parseLeef, SyslogMock } from './mocks/syslog.ts';
@@ -99,7 +100,7 @@ describe('SIEM outage with a collector restart: no event lost', { timeout: SUITE
   });
 
   for (const t of targets) {
-    it(`${t.name}: events sent while the SIEM is down and across a restart all arrive`, { timeout: 130_000 }, async () => {
+    it(`${t.name}: events sent while the SIEM is down and across a restart all arrive`, { timeout: 130_000 }, async (tc) => {
       const port = await freePort();
       const mock = t.mock(port);
       const env = { ...t.env(port), NIS2_RETRY_MAX_INTERVAL: '2s' };
@@ -157,6 +158,8 @@ describe('SIEM outage with a collector restart: no event lost', { timeout: SUITE
         const res = verifyBodies(unique);
         assert.deepEqual(res.problems, []);
         assert.equal(res.streams, 3);
+        // the package's verifier on everything received, duplicates included (reported as benign)
+        assertCliAccepts(tc, t.bodies(mock), 3);
         if (d.duplicates > 0) console.log(`# ${t.name}: ${d.duplicates} exact duplicate(s), detectable by stream/seq`);
       } finally {
         await c2?.stop();

@@ -8,6 +8,7 @@ import { startCollector, stopAllCollectors, removeDir, type Collector } from './
 import { freePort, waitFor, SUITE_TIMEOUT_MS } from './helpers/net.ts';
 import { sendEnvelopes } from './helpers/otlp-sender.ts';
 import { parseEnvelope, verifyBodies } from './helpers/envelopes.ts';
+import { assertCliAccepts } from './helpers/verify-cli.ts';
 import { allFixtures, key, pick } from './helpers/fixtures.ts';
 import { makeLoopbackCert, type TestCert } from './helpers/tls.ts';
 import { parseLeef, SyslogMock, type Leef, type Syslog5424 } from './mocks/syslog.ts';
@@ -145,5 +146,9 @@ describe('QRadar syslog + LEEF 2.0 pipeline (qradar.yaml)', { timeout: SUITE_TIM
     assert.equal(c.has('src'), false);
     const degraded = pick(fx, 'nis2.defense.degraded').env;
     assert.equal(got.get(key(degraded.stream, degraded.seq))!.leef.attrs.get('reason'), 'redis unavailable, in-memory limiter active');
+  });
+
+  it('the package\'s nis2-otel verify accepts the envelopes exported from QRadar (nis2Envelope)', (t) => {
+    assertCliAccepts(t, [...got.values()].map((g) => g.leef.envelope ?? ''), 3);
   });
 });

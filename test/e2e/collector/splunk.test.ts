@@ -7,6 +7,7 @@ import { startCollector, stopAllCollectors, removeDir, type Collector } from './
 import { freePort, waitFor, SUITE_TIMEOUT_MS } from './helpers/net.ts';
 import { sendEnvelopes } from './helpers/otlp-sender.ts';
 import { verifyBodies, parseEnvelope } from './helpers/envelopes.ts';
+import { assertCliAccepts } from './helpers/verify-cli.ts';
 import { allFixtures, key, pick } from './helpers/fixtures.ts';
 import { SplunkHecMock, type HecEvent } from './mocks/splunk-hec.ts';
 
@@ -151,5 +152,9 @@ describe('Splunk HEC pipeline (splunk.yaml)', { timeout: SUITE_TIMEOUT_MS }, () 
     assert.equal(f.category, 'integrity');
     assert.equal(f.action, undefined);
     assert.equal(f.severity, 'informational');
+  });
+
+  it('the package\'s nis2-otel verify accepts the envelopes exported from Splunk (_raw)', (t) => {
+    assertCliAccepts(t, hec.events.map((e) => e.event as string), 3);
   });
 });

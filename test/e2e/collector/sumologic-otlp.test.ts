@@ -6,6 +6,7 @@ import { startCollector, stopAllCollectors, removeDir, type Collector } from './
 import { freePort, waitFor, SUITE_TIMEOUT_MS } from './helpers/net.ts';
 import { sendEnvelopes } from './helpers/otlp-sender.ts';
 import { parseEnvelope, verifyBodies } from './helpers/envelopes.ts';
+import { assertCliAccepts } from './helpers/verify-cli.ts';
 import { allFixtures, key } from './helpers/fixtures.ts';
 import { SumoLogicMock } from './mocks/sumologic.ts';
 import { OtlpMock } from './mocks/otlp.ts';
@@ -74,5 +75,9 @@ describe('Sumo Logic + generic OTLP pipelines (sumologic.yaml + otlphttp.yaml)',
     }
     assert.ok(!otlp.records.some((r) => r.eventName === 'app.debug'));
     assert.deepEqual(verifyBodies(otlp.records.map((r) => r.body ?? '')).problems, []);
+  });
+
+  it('the package\'s nis2-otel verify accepts the envelopes exported from Sumo Logic (raw messages)', (t) => {
+    assertCliAccepts(t, sumo.messages.map((m) => m.line), 3);
   });
 });
