@@ -37,3 +37,4 @@ export const EVENT_HTTP_ACCESS = 'nis2.http.access';
 export const EVENT_RATE_LIMIT_EXCEEDED = 'nis2.rate_limit.exceeded';
 export const EVENT_EVENTS_SUPPRESSED = 'nis2.events.suppressed';
 export const EVENT_DEFENSE_DEGRADED = 'nis2.defense.degraded';
+export const EVENT_DEFENSE_RECOVERED = 'nis2.defense.recovered';

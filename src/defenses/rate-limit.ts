@@ -3,10 +3,12 @@ import type { Nis2Config } from '../config/load.js';
 import {
   ATTR_NIS2_ACTION, ATTR_NIS2_RATE_LIMIT_ALGORITHM, ATTR_NIS2_RATE_LIMIT_LIMIT, ATTR_NIS2_RATE_LIMIT_POLICY,
   ATTR_NIS2_RATE_LIMIT_WINDOW_S, ATTR_NIS2_REASON, ATTR_SECURITY_RULE_CATEGORY, ATTR_SECURITY_RULE_NAME,
-  EVENT_RATE_LIMIT_EXCEEDED,
+  EVENT_DEFENSE_DEGRADED, EVENT_RATE_LIMIT_EXCEEDED,
 } from '../semconv.js';
 import { clientKey, type ClientKey } from './client-key.js';
 import type { Defense, RequestContext, Verdict } from './types.js';
+import type { RedisStore } from '../store/redis.js';
+import { SharedWindowStore } from './shared-window-store.js';
 import { WindowStore, type WindowHit } from './window-store.js';
 
 interface Policy {
@@ -16,7 +18,10 @@ interface Policy {
   readonly points: number;
   readonly windowS: number;
   readonly algorithm: 'sliding' | 'fixed';
+  /** Per-process counters: the store, or with Redis the insurance used while Redis is out. */
   readonly store: WindowStore;
+  /** Counters shared through Redis, when `redis.url` is set. */
+  readonly shared: SharedWindowStore | undefined;
   /** Precomputed `RateLimit-Policy` value (draft-ietf-httpapi-ratelimit-headers). */
   readonly policyHeader: string;
 }
@@ -32,8 +37,10 @@ export interface RateLimitState {
 const NON_IP_KEY: ClientKey = { hi: 0, lo: 0 };
 
 /**
- * Per-client rate limiting with a global default and per-route policies (first match wins). Answers
- * synchronously from the bounded in-memory store, so the guard adds no promise to the request path.
+ * Per-client rate limiting with a global default and per-route policies (first match wins). Without
+ * Redis it answers synchronously from the bounded in-memory store, so the guard adds no promise to
+ * the request path; with `redis.url` the counters are shared by every instance and the in-memory
+ * store is the insurance used while Redis is unreachable.
  */
 export class RateLimitDefense implements Defense {
   readonly name = 'rate_limit';
@@ -54,8 +61,11 @@ export class RateLimitDefense implements Defense {
    * `points`/`duration` are the policy then. A store error lets the request through (fail-open)
    * and is counted in `externalFailures`.
    */
-  constructor(config: Nis2Config, now: () => number = Date.now, external?: RateLimiterAbstract) {
+  readonly #failOpen: boolean;
+
+  constructor(config: Nis2Config, now: () => number = Date.now, external?: RateLimiterAbstract, redis?: RedisStore) {
     this.#external = external;
+    this.#failOpen = config.values.get('redis.failOpen') !== false;
     const rl = config.rateLimit;
     if (rl.mode === 'off') throw new Error('RateLimitDefense built while rateLimit.mode is off');
     this.#mode = rl.mode;
@@ -65,6 +75,7 @@ export class RateLimitDefense implements Defense {
     const make = (name: string, methods: readonly string[], pattern: RegExp | undefined, points: number, windowMs: number, algorithm: 'sliding' | 'fixed'): Policy => ({
       name, methods, pattern, points, windowS: windowMs / 1000, algorithm,
       store: new WindowStore({ points, windowMs, sliding: algorithm === 'sliding', maxKeys: rl.maxKeys }),
+      shared: redis ? new SharedWindowStore(redis, { policy: name, points, windowMs, sliding: algorithm === 'sliding' }) : undefined,
       policyHeader: `"${name}";q=${points};w=${Math.ceil(windowMs / 1000)}`,
     });
     this.#policies = rl.routes.map((r, i) => make(`route${i + 1}`, r.methods, r.pattern, r.points, r.windowMs, r.algorithm ?? rl.algorithm));
@@ -94,6 +105,11 @@ export class RateLimitDefense implements Defense {
     const policy = this.#policyFor(ctx.method, ctx.path);
     const key = clientKey(ctx.ip, this.#ipv6Prefix, this.#key) ? this.#key : NON_IP_KEY;
     if (policy === this.#default && this.#external) return this.#checkExternal(ctx, policy, `${key.hi}:${key.lo}`);
+    if (policy.shared) return this.#checkShared(ctx, policy, { hi: key.hi, lo: key.lo });
+    return this.#decideLocal(ctx, policy, key);
+  }
+
+  #decideLocal(ctx: RequestContext, policy: Policy, key: ClientKey): Verdict | undefined {
     const hit = policy.store.hit(key.hi, key.lo, this.#now(), this.#hit);
     if (hit.allowed) {
       this.#allowHeaders(ctx, policy, hit.remaining, hit.resetMs);
@@ -106,6 +122,35 @@ export class RateLimitDefense implements Defense {
     if (this.#headersOnAllow) {
       (ctx.headers ??= []).push(['RateLimit-Policy', policy.policyHeader], ['RateLimit', `"${policy.name}";r=${remaining};t=${Math.ceil(resetMs / 1000)}`]);
     }
+  }
+
+  /** Shared counters; on a Redis failure, the per-process insurance store or a 503 (`redis.failOpen`). */
+  #checkShared(ctx: RequestContext, policy: Policy, key: ClientKey): Promise<Verdict | undefined> {
+    return policy.shared!.hit(`${key.hi.toString(36)}.${key.lo.toString(36)}`, this.#now()).then(
+      (hit) => {
+        if (hit.allowed) {
+          this.#allowHeaders(ctx, policy, hit.remaining, hit.resetMs);
+          return undefined;
+        }
+        return this.#verdict(policy, key, hit.retryAfterMs);
+      },
+      () => (this.#failOpen ? this.#decideLocal(ctx, policy, key) : this.#unavailable(policy)),
+    );
+  }
+
+  #unavailable(policy: Policy): Verdict {
+    return {
+      action: this.#mode === 'enforce' ? 'block' : 'monitor',
+      rule: 'rate_limit',
+      category: 'rate_limiting',
+      status: 503,
+      reason: 'store_unavailable',
+      event: EVENT_DEFENSE_DEGRADED,
+      severity: 'ERROR',
+      aggregateKey: `rl-unavailable|${policy.name}`,
+      attrs: { 'nis2.defense': 'rate_limit', [ATTR_NIS2_RATE_LIMIT_POLICY]: policy.name },
+      headers: [['Retry-After', '5']],
+    };
   }
 
   #checkExternal(ctx: RequestContext, policy: Policy, key: string): Promise<Verdict | undefined> {

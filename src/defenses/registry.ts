@@ -17,7 +17,7 @@ export type DefenseFactory = (config: Nis2Config, deps: DefenseDeps, extras: Def
  * is off is left out entirely, so it costs nothing per request.
  */
 export const DEFENSE_FACTORIES: readonly DefenseFactory[] = [
-  (config, _deps, extras) => (config.rateLimit.mode === 'off' ? undefined : new RateLimitDefense(config, Date.now, extras.rateLimiter)),
+  (config, deps, extras) => (config.rateLimit.mode === 'off' ? undefined : new RateLimitDefense(config, deps.now, extras.rateLimiter, deps.redis)),
 ];
 
 export function createDefenses(config: Nis2Config, deps: DefenseDeps, extras: DefenseExtras = {}): Defense[] {

@@ -165,18 +165,21 @@ export class WindowStore {
     }
     out.allowed = false;
     out.remaining = 0;
-    out.retryAfterMs = this.#sliding ? this.#slidingRetry(curr + 1, prev, elapsed) : out.resetMs;
+    out.retryAfterMs = this.#sliding ? slidingRetryMs(points, windowMs, curr + 1, prev, elapsed) : out.resetMs;
     return out;
   }
 
-  /** Time until `prev·weight + curr + 1 ≤ points` holds again if the client stops now. */
-  #slidingRetry(curr: number, prev: number, elapsed: number): number {
-    const w = this.#windowMs;
-    const room = this.#points - 1;
-    if (curr > room) {
-      // Wait for the next window, then until this window's count, as the new `prev`, decays enough.
-      return w - elapsed + Math.ceil(w * (1 - room / curr));
-    }
-    return Math.max(1, Math.ceil(w * (1 - (room - curr) / prev) - elapsed));
+}
+
+/**
+ * Sliding window: time until `prev·weight + curr + 1 ≤ points` holds again if the client stops now.
+ * `curr` includes the hit just counted; `elapsed` is the time since the current window began.
+ */
+export function slidingRetryMs(points: number, windowMs: number, curr: number, prev: number, elapsed: number): number {
+  const room = points - 1;
+  if (curr > room) {
+    // Wait for the next window, then until this window's count, as the new `prev`, decays enough.
+    return windowMs - elapsed + Math.ceil(windowMs * (1 - room / curr));
   }
+  return Math.max(1, Math.ceil(windowMs * (1 - (room - curr) / prev) - elapsed));
 }

@@ -5,6 +5,7 @@ import { loadConfig, type Nis2Config, type Nis2Options } from '../config/load.js
 import { createDefenses } from '../defenses/registry.js';
 import type { Defense } from '../defenses/types.js';
 import { SecurityEventEmitter } from '../events/emitter.js';
+import { RedisStore } from '../store/redis.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import { Guard } from './guard.js';
 import { patchServers, setActiveGuard, unpatchServers } from './patch-servers.js';
@@ -38,6 +39,8 @@ export class Nis2Instrumentation extends InstrumentationBase<Nis2Instrumentation
   readonly emitter: SecurityEventEmitter;
   readonly guard: Guard;
   readonly defenses: readonly Defense[];
+  /** The shared store, when `redis.url` is set. */
+  readonly redis: RedisStore | undefined;
   #pinnedProvider: LoggerProvider | undefined;
 
   constructor(config: Nis2InstrumentationConfig = {}) {
@@ -54,7 +57,11 @@ export class Nis2Instrumentation extends InstrumentationBase<Nis2Instrumentation
       aggregateWindowMs: c.events.aggregateWindowMs,
       maxKeys: c.events.maxKeys,
     });
-    const defenses = createDefenses(c, { emitter: this.emitter, now: Date.now }, { rateLimiter: config.rateLimiter });
+    const redisUrl = c.values.get('redis.url') as string | undefined;
+    this.redis = redisUrl
+      ? new RedisStore({ url: redisUrl, commandTimeoutMs: c.values.get('redis.commandTimeout') as number, keyPrefix: c.values.get('redis.keyPrefix') as string }, this.emitter)
+      : undefined;
+    const defenses = createDefenses(c, { emitter: this.emitter, now: Date.now, redis: this.redis }, { rateLimiter: config.rateLimiter });
     this.defenses = defenses;
     this.guard = new Guard(c, this.emitter, defenses);
     if (config.enabled !== false) this.enable();
@@ -87,6 +94,7 @@ export class Nis2Instrumentation extends InstrumentationBase<Nis2Instrumentation
   /** Stops the defenses' background work (list refreshes, store connections). */
   async closeDefenses(): Promise<void> {
     await Promise.allSettled(this.defenses.map((d) => d.close?.()));
+    await this.redis?.close();
   }
 
   /** Flushes flood-control summaries and queued events into the log pipeline. */
