@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   NIS2_WRN_EVENTS_FILE: 'no OTLP endpoint configured: signed events go to a local file',
   NIS2_WRN_BLOCK_AFTER_HEADERS: 'a block was decided after the response headers were sent',
   NIS2_WRN_EXPORT_FAILED: 'signed events could not be exported',
+  NIS2_WRN_HOOK_FAILED: 'a hook given in code threw; the request went on',
 } as const;
 
 export type Nis2ErrorCode = keyof typeof ERROR_CODES;

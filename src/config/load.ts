@@ -203,7 +203,7 @@ export function loadConfig(input: LoadConfigInput = {}): Nis2Config {
 }
 
 function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !(value instanceof RegExp) && !(value instanceof Map) && !Object.isFrozen(value)) {
+  if (typeof value === 'object' && value !== null && !(value instanceof RegExp) && !(value instanceof Map) && !ArrayBuffer.isView(value) && !Object.isFrozen(value)) {
     for (const child of Object.values(value)) deepFreeze(child);
     Object.freeze(value);
   }

@@ -1,11 +1,13 @@
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Nis2Config } from '../config/load.js';
 import { RateLimitDefense } from './rate-limit.js';
+import { SessionGuardDefense, type SessionHijackHook } from './session-guard.js';
 import type { Defense, DefenseDeps } from './types.js';
 
 /** Extra objects given in code that a defense may use (they are not config values). */
 export interface DefenseExtras {
   readonly rateLimiter?: RateLimiterAbstract;
+  readonly onSessionHijack?: SessionHijackHook;
 }
 
 /** A defense factory: returns undefined when the defense is off. */
@@ -17,6 +19,7 @@ export type DefenseFactory = (config: Nis2Config, deps: DefenseDeps, extras: Def
  * is off is left out entirely, so it costs nothing per request.
  */
 export const DEFENSE_FACTORIES: readonly DefenseFactory[] = [
+  (config, deps, extras) => ((config.values.get('session.mode') ?? config.mode) === 'off' ? undefined : new SessionGuardDefense(config, deps, extras.onSessionHijack)),
   (config, deps, extras) => (config.rateLimit.mode === 'off' ? undefined : new RateLimitDefense(config, deps.now, extras.rateLimiter, deps.redis)),
 ];
 

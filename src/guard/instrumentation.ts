@@ -3,6 +3,7 @@ import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { loadConfig, type Nis2Config, type Nis2Options } from '../config/load.js';
 import { createDefenses } from '../defenses/registry.js';
+import type { SessionHijackHook } from '../defenses/session-guard.js';
 import type { Defense } from '../defenses/types.js';
 import { SecurityEventEmitter } from '../events/emitter.js';
 import { RedisStore } from '../store/redis.js';
@@ -26,6 +27,8 @@ export interface Nis2InstrumentationConfig extends InstrumentationConfig {
    * several instances, `RateLimiterCluster`); its `points`/`duration` replace `rateLimit.limit`.
    */
   rateLimiter?: RateLimiterAbstract;
+  /** Called when the session guard suspects a hijack, e.g. to destroy the server-side session. */
+  onSessionHijack?: SessionHijackHook;
 }
 
 /**
@@ -61,7 +64,7 @@ export class Nis2Instrumentation extends InstrumentationBase<Nis2Instrumentation
     this.redis = redisUrl
       ? new RedisStore({ url: redisUrl, commandTimeoutMs: c.values.get('redis.commandTimeout') as number, keyPrefix: c.values.get('redis.keyPrefix') as string }, this.emitter)
       : undefined;
-    const defenses = createDefenses(c, { emitter: this.emitter, now: Date.now, redis: this.redis }, { rateLimiter: config.rateLimiter });
+    const defenses = createDefenses(c, { emitter: this.emitter, now: Date.now, redis: this.redis }, { rateLimiter: config.rateLimiter, onSessionHijack: config.onSessionHijack });
     this.defenses = defenses;
     this.guard = new Guard(c, this.emitter, defenses);
     if (config.enabled !== false) this.enable();
