@@ -22,3 +22,6 @@ export type { Nis2Registration } from './start.js';
 export { anonymizeIp } from './privacy/anonymize.js';
 export { WindowStore } from './defenses/window-store.js';
 export type { Defense, Verdict, RequestContext } from './defenses/types.js';
+export { setUser, trackLoginFailure, trackLoginSuccess, isLoginLocked } from './api.js';
+export type { RequestUser } from './api.js';
+export type { SessionHijackHook, SessionHijackInfo } from './defenses/session-guard.js';

@@ -122,6 +122,8 @@ const CORE_KEYS: readonly KeySpec[] = [
     doc: 'IPv4 addresses in clear attributes are cut to this prefix.' },
   { key: 'privacy.ipv6Prefix', env: 'NIS2_ANONYMIZE_IPV6_PREFIX', defaultValue: 48, parse: parseInteger(0, 128),
     doc: 'IPv6 addresses in clear attributes are cut to this prefix.' },
+  { key: 'privacy.pseudonymKey', env: 'NIS2_PSEUDONYM_KEY', secret: true, parse: parseString, defaultText: 'random per process',
+    doc: 'Key of the keyed pseudonyms (`user.id.hash`, `user.name.hash`) that let a SIEM correlate without seeing the value. Set it to keep pseudonyms stable across restarts and instances.' },
   // Lifecycle
   { key: 'shutdown.handleSignals', env: 'NIS2_HANDLE_SIGNALS', defaultValue: true, parse: parseBoolean,
     doc: 'On SIGTERM/SIGINT: flush (bounded), write `stream_end`, then re-raise the signal so the process exits as it would have.' },

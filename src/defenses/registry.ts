@@ -1,6 +1,10 @@
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Nis2Config } from '../config/load.js';
+import { createIpListsDefense } from './ip-lists.js';
+import { createMfaDefense } from './mfa.js';
+import { LoginDefense } from './login.js';
 import { RateLimitDefense } from './rate-limit.js';
+import { createTorDefense } from './tor.js';
 import { SessionGuardDefense, type SessionHijackHook } from './session-guard.js';
 import type { Defense, DefenseDeps } from './types.js';
 
@@ -19,7 +23,14 @@ export type DefenseFactory = (config: Nis2Config, deps: DefenseDeps, extras: Def
  * is off is left out entirely, so it costs nothing per request.
  */
 export const DEFENSE_FACTORIES: readonly DefenseFactory[] = [
+  createIpListsDefense, createTorDefense,
+  (config, deps) => createMfaDefense(config, deps),
   (config, deps, extras) => ((config.values.get('session.mode') ?? config.mode) === 'off' ? undefined : new SessionGuardDefense(config, deps, extras.onSessionHijack)),
+  (config, deps) => {
+    const routes = config.values.get('login.routes') as unknown[];
+    if (routes.length === 0 || config.values.get('login.mode') === 'off') return undefined;
+    return new LoginDefense(config, deps, deps.pseudonymizer);
+  },
   (config, deps, extras) => (config.rateLimit.mode === 'off' ? undefined : new RateLimitDefense(config, deps.now, extras.rateLimiter, deps.redis)),
 ];
 

@@ -50,6 +50,8 @@ export interface DefenseDeps {
   /** Reports events that are not request verdicts (degraded, recovered, lockouts). */
   readonly emitter: import('../events/emitter.js').SecurityEventEmitter;
   readonly now: () => number;
+  /** Keyed pseudonyms for user ids and usernames (one key per process or from config). */
+  readonly pseudonymizer: import('../privacy/pseudonym.js').Pseudonymizer;
   /** The shared Redis store when `redis.url` is set. */
   readonly redis: import('../store/redis.js').RedisStore | undefined;
 }

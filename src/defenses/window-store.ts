@@ -137,6 +137,17 @@ export class WindowStore {
     }
   }
 
+  /** Forgets a key's counts (e.g. a successful login clears its failures). */
+  reset(hi: number, lo: number): void {
+    const base = (this.#hash(hi, lo) & (this.#sets - 1)) * WAYS;
+    for (let i = base; i < base + WAYS; i++) {
+      if (this.#win[i] !== EMPTY && this.#keyHi[i] === hi && this.#keyLo[i] === lo) {
+        this.#curr[i] = 0;
+        this.#prev[i] = 0;
+      }
+    }
+  }
+
   /** Counts one request for the key and says whether it is within the limit. */
   hit(hi: number, lo: number, nowMs: number, out: WindowHit): WindowHit {
     const i = this.#slot(hi, lo, (nowMs / 1000) >>> 0);

@@ -12,6 +12,8 @@ import {
 } from '../semconv.js';
 import { warnOnce } from '../warn.js';
 import { ClientIpResolver, peerOf } from './client-ip.js';
+import type { Pseudonymizer } from '../privacy/pseudonym.js';
+import { getUser } from './request-user.js';
 import { writeBlock, writeUpgradeBlock } from './respond.js';
 
 /** What the guard decided: run the app now, blocked, or ask again when the promise settles. */
@@ -30,12 +32,14 @@ export class Guard {
   readonly #emitter: SecurityEventEmitter;
   readonly #resolver: ClientIpResolver;
   readonly #accessLog: Nis2Config['accessLog'];
+  readonly #pseudo: Pseudonymizer;
 
-  constructor(config: Nis2Config, emitter: SecurityEventEmitter, defenses: readonly Defense[]) {
+  constructor(config: Nis2Config, emitter: SecurityEventEmitter, defenses: readonly Defense[], pseudonymizer: Pseudonymizer) {
     this.#defenses = defenses;
     this.#emitter = emitter;
     this.#resolver = new ClientIpResolver(config);
     this.#accessLog = config.accessLog;
+    this.#pseudo = pseudonymizer;
   }
 
   /** Decides for an HTTP request (`res`) or an upgrade (`socket`). */
@@ -120,6 +124,8 @@ export class Guard {
     };
     const ua = ctx.req.headers['user-agent'];
     if (typeof ua === 'string') attrs[ATTR_USER_AGENT_ORIGINAL] = ua.length > MAX_UA ? ua.slice(0, MAX_UA) : ua;
+    const user = getUser(ctx.req);
+    if (user) attrs['user.id.hash'] = this.#pseudo.hash(user.id);
     return attrs;
   }
 

@@ -6,6 +6,7 @@ import { createDefenses } from '../defenses/registry.js';
 import type { SessionHijackHook } from '../defenses/session-guard.js';
 import type { Defense } from '../defenses/types.js';
 import { SecurityEventEmitter } from '../events/emitter.js';
+import { Pseudonymizer } from '../privacy/pseudonym.js';
 import { RedisStore } from '../store/redis.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import { Guard } from './guard.js';
@@ -64,9 +65,10 @@ export class Nis2Instrumentation extends InstrumentationBase<Nis2Instrumentation
     this.redis = redisUrl
       ? new RedisStore({ url: redisUrl, commandTimeoutMs: c.values.get('redis.commandTimeout') as number, keyPrefix: c.values.get('redis.keyPrefix') as string }, this.emitter)
       : undefined;
-    const defenses = createDefenses(c, { emitter: this.emitter, now: Date.now, redis: this.redis }, { rateLimiter: config.rateLimiter, onSessionHijack: config.onSessionHijack });
+    const pseudonymizer = new Pseudonymizer(c.values.get('privacy.pseudonymKey') as string | undefined);
+    const defenses = createDefenses(c, { emitter: this.emitter, now: Date.now, redis: this.redis, pseudonymizer }, { rateLimiter: config.rateLimiter, onSessionHijack: config.onSessionHijack });
     this.defenses = defenses;
-    this.guard = new Guard(c, this.emitter, defenses);
+    this.guard = new Guard(c, this.emitter, defenses, pseudonymizer);
     if (config.enabled !== false) this.enable();
   }
 

@@ -22,7 +22,9 @@ export interface Guarded {
   close: () => Promise<void>;
 }
 
-export async function startGuarded(options: Nis2Options, extra: Omit<Nis2InstrumentationConfig, 'nis2' | 'resolvedConfig' | 'loggerProvider'> = {}, env: NodeJS.ProcessEnv = {}): Promise<Guarded> {
+export type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+export async function startGuarded(options: Nis2Options, extra: Omit<Nis2InstrumentationConfig, 'nis2' | 'resolvedConfig' | 'loggerProvider'> = {}, env: NodeJS.ProcessEnv = {}, handler?: Handler): Promise<Guarded> {
   const exporter = new InMemoryLogRecordExporter();
   const signing = new Nis2SigningProcessor({
     signer: new StreamSigner(Ed25519SigningKey.fromSeed(Buffer.alloc(32, 5))),
@@ -34,7 +36,7 @@ export async function startGuarded(options: Nis2Options, extra: Omit<Nis2Instrum
   const config = loadConfig({ options: { signing: { keyDir: dir }, export: { otlp: 'off', eventsFile: join(dir, 'e.jsonl') }, ...options }, env });
   const instrumentation = new Nis2Instrumentation({ ...extra, resolvedConfig: config, loggerProvider: provider });
   let handled = 0;
-  const server = http.createServer((_req, res) => { handled++; res.end('ok'); });
+  const server = http.createServer((req, res) => { handled++; if (handler) handler(req, res); else res.end('ok'); });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
