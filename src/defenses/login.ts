@@ -63,6 +63,8 @@ export class LoginDefense implements Defense {
     this.#ipv6Prefix = config.rateLimit.ipv6Prefix;
     this.#deps = deps;
     this.#pseudo = pseudo;
+    // The programmatic API (trackLoginFailure …) reaches the running guard's login defense here.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     active = this;
   }
 
