@@ -77,9 +77,39 @@ export interface LoadConfigInput {
 
 type Source = 'code' | 'env' | 'file';
 
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** The known key (or key prefix) nearest to a misspelt one: case-insensitive, edit distance ≤ 2. */
 function closest(path: string): string | undefined {
-  const last = path.split('.').pop()!.toLowerCase();
-  return CONFIG_KEYS.find((k) => k.key.toLowerCase().endsWith(last) || k.key.toLowerCase() === path.toLowerCase())?.key;
+  const wanted = path.toLowerCase();
+  const candidates = new Set<string>();
+  for (const k of CONFIG_KEYS) {
+    const parts = k.key.split('.');
+    for (let i = 1; i <= parts.length; i++) candidates.add(parts.slice(0, i).join('.'));
+  }
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const c of candidates) {
+    const d = editDistance(wanted, c.toLowerCase());
+    if (d < bestDistance) { best = c; bestDistance = d; }
+  }
+  if (best === undefined) {
+    const last = wanted.split('.').pop()!;
+    best = CONFIG_KEYS.find((k) => k.key.toLowerCase().endsWith(`.${last}`))?.key;
+  }
+  return best;
 }
 
 /** Flattens nested objects to dotted paths, stopping at schema keys (whose values may be objects/lists). */

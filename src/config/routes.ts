@@ -2,7 +2,7 @@ import { ValueError, parseEnum, parseRate } from './parse-values.js';
 
 /** A per-route rate-limit policy as resolved from the configuration. */
 export interface RoutePolicy {
-  /** `METHOD path` as written, used as the policy name in events and headers. */
+  /** `METHOD path` as written (the policy is `routeN` in headers, where names must be tokens). */
   readonly name: string;
   /** Upper-case methods; empty means every method. */
   readonly methods: readonly string[];

@@ -13,6 +13,8 @@ import { WindowStore, type WindowHit } from './window-store.js';
 
 interface Policy {
   readonly name: string;
+  /** The route pattern as configured (`POST /login`), `*` for the default policy. */
+  readonly route: string;
   readonly methods: readonly string[];
   readonly pattern: RegExp | undefined;
   readonly points: number;
@@ -72,16 +74,16 @@ export class RateLimitDefense implements Defense {
     this.#ipv6Prefix = rl.ipv6Prefix;
     this.#headersOnAllow = rl.headers;
     this.#now = now;
-    const make = (name: string, methods: readonly string[], pattern: RegExp | undefined, points: number, windowMs: number, algorithm: 'sliding' | 'fixed'): Policy => ({
-      name, methods, pattern, points, windowS: windowMs / 1000, algorithm,
+    const make = (name: string, route: string, methods: readonly string[], pattern: RegExp | undefined, points: number, windowMs: number, algorithm: 'sliding' | 'fixed'): Policy => ({
+      name, route, methods, pattern, points, windowS: windowMs / 1000, algorithm,
       store: new WindowStore({ points, windowMs, sliding: algorithm === 'sliding', maxKeys: rl.maxKeys }),
       shared: redis ? new SharedWindowStore(redis, { policy: name, points, windowMs, sliding: algorithm === 'sliding' }) : undefined,
       policyHeader: `"${name}";q=${points};w=${Math.ceil(windowMs / 1000)}`,
     });
-    this.#policies = rl.routes.map((r, i) => make(`route${i + 1}`, r.methods, r.pattern, r.points, r.windowMs, r.algorithm ?? rl.algorithm));
+    this.#policies = rl.routes.map((r, i) => make(`route${i + 1}`, r.name, r.methods, r.pattern, r.points, r.windowMs, r.algorithm ?? rl.algorithm));
     this.#default = external
-      ? make('default', [], undefined, external.points, external.duration * 1000, 'fixed')
-      : make('default', [], undefined, rl.points, rl.windowMs, rl.algorithm);
+      ? make('default', '*', [], undefined, external.points, external.duration * 1000, 'fixed')
+      : make('default', '*', [], undefined, rl.points, rl.windowMs, rl.algorithm);
   }
 
   /** Store errors of the external limiter so far (each one let a request through). */
@@ -188,6 +190,7 @@ export class RateLimitDefense implements Defense {
         [ATTR_NIS2_RATE_LIMIT_LIMIT]: policy.points,
         [ATTR_NIS2_RATE_LIMIT_WINDOW_S]: policy.windowS,
         [ATTR_NIS2_RATE_LIMIT_POLICY]: policy.name,
+        'nis2.rate_limit.route': policy.route,
         [ATTR_NIS2_RATE_LIMIT_ALGORITHM]: policy.algorithm,
       },
       headers: [

@@ -23,7 +23,8 @@ const MAX_COUNT = 0xffff_ffff;
  * and rising); a security layer must stay bounded under exactly that attack.
  *
  * Layout: 8-way set-associative table of parallel Uint32Arrays (24 bytes a slot). It grows by
- * doubling up to `maxKeys`; past that, a new key evicts the least recently seen key of its set, so
+ * doubling up to `maxKeys` slots (never more); past that, a new key evicts the least recently seen
+ * key of its set (recency is a per-store hit counter, not wall time), so
  * eviction costs O(1) and never scans the table. A per-process random hash seed keeps an attacker
  * from aiming collisions at a victim's set.
  */
@@ -41,6 +42,8 @@ export class WindowStore {
   #prev: Uint32Array;
   #seen: Uint32Array;
   #size = 0;
+  /** Recency stamp: one tick per hit, so eviction picks the truly least recent key of a set. */
+  #tick = 0;
   /** Keys dropped to make room; exposed for stats and benchmarks. */
   evictions = 0;
 
@@ -48,9 +51,8 @@ export class WindowStore {
     this.#points = options.points;
     this.#windowMs = options.windowMs;
     this.#sliding = options.sliding;
-    let maxSets = MIN_SETS;
-    while (maxSets * WAYS < options.maxKeys) maxSets *= 2;
-    this.#maxSlots = maxSets * WAYS;
+    // Never more slots than maxKeys (rounded down to whole sets): the cap is a promise about memory.
+    this.#maxSlots = Math.max(MIN_SETS, Math.floor(options.maxKeys / WAYS)) * WAYS;
     this.#seed = randomBytes(4).readUInt32LE(0);
     this.#sets = MIN_SETS;
     const slots = this.#sets * WAYS;
@@ -80,10 +82,16 @@ export class WindowStore {
     return h >>> 0;
   }
 
+  /** First slot of the key's set; multiply-shift so any number of sets works, not only powers of two. */
+  #base(hi: number, lo: number): number {
+    return Math.floor((this.#hash(hi, lo) * this.#sets) / 4294967296) * WAYS;
+  }
+
   /** Finds or claims the slot of a key; returns its index. */
-  #slot(hi: number, lo: number, nowS: number): number {
+  #slot(hi: number, lo: number, stamp: number): number {
+    const now = this.#tick;
     for (;;) {
-      const base = (this.#hash(hi, lo) & (this.#sets - 1)) * WAYS;
+      const base = this.#base(hi, lo);
       let free = -1;
       let oldest = base;
       for (let i = base; i < base + WAYS; i++) {
@@ -91,35 +99,35 @@ export class WindowStore {
           if (free < 0) free = i;
         } else if (this.#keyHi[i] === hi && this.#keyLo[i] === lo) {
           return i;
-        } else if (this.#seen[i]! < this.#seen[oldest]! || this.#win[oldest] === EMPTY) {
+        } else if (((now - this.#seen[i]!) >>> 0) > ((now - this.#seen[oldest]!) >>> 0) || this.#win[oldest] === EMPTY) {
           oldest = i;
         }
       }
-      if (free >= 0) return this.#claim(free, hi, lo, nowS);
+      if (free >= 0) return this.#claim(free, hi, lo, stamp);
       if (this.#sets * WAYS < this.#maxSlots) {
         this.#grow();
         continue;
       }
       this.evictions++;
       this.#size--;
-      return this.#claim(oldest, hi, lo, nowS);
+      return this.#claim(oldest, hi, lo, stamp);
     }
   }
 
-  #claim(i: number, hi: number, lo: number, nowS: number): number {
+  #claim(i: number, hi: number, lo: number, stamp: number): number {
     this.#keyHi[i] = hi;
     this.#keyLo[i] = lo;
     this.#win[i] = EMPTY;
     this.#curr[i] = 0;
     this.#prev[i] = 0;
-    this.#seen[i] = nowS;
+    this.#seen[i] = stamp;
     this.#size++;
     return i;
   }
 
   #grow(): void {
     const old = { hi: this.#keyHi, lo: this.#keyLo, win: this.#win, curr: this.#curr, prev: this.#prev, seen: this.#seen };
-    this.#sets *= 2;
+    this.#sets = Math.min(this.#sets * 2, this.#maxSlots / WAYS);
     const slots = this.#sets * WAYS;
     this.#keyHi = new Uint32Array(slots);
     this.#keyLo = new Uint32Array(slots);
@@ -139,7 +147,7 @@ export class WindowStore {
 
   /** Forgets a key's counts (e.g. a successful login clears its failures). */
   reset(hi: number, lo: number): void {
-    const base = (this.#hash(hi, lo) & (this.#sets - 1)) * WAYS;
+    const base = this.#base(hi, lo);
     for (let i = base; i < base + WAYS; i++) {
       if (this.#win[i] !== EMPTY && this.#keyHi[i] === hi && this.#keyLo[i] === lo) {
         this.#curr[i] = 0;
@@ -150,7 +158,8 @@ export class WindowStore {
 
   /** Counts one request for the key and says whether it is within the limit. */
   hit(hi: number, lo: number, nowMs: number, out: WindowHit): WindowHit {
-    const i = this.#slot(hi, lo, (nowMs / 1000) >>> 0);
+    const stamp = (this.#tick = (this.#tick + 1) >>> 0);
+    const i = this.#slot(hi, lo, stamp);
     const windowMs = this.#windowMs;
     const idx = Math.floor(nowMs / windowMs) + 1;
     const stored = this.#win[i]!;
@@ -159,7 +168,7 @@ export class WindowStore {
       this.#curr[i] = 0;
       this.#win[i] = idx;
     }
-    this.#seen[i] = (nowMs / 1000) >>> 0;
+    this.#seen[i] = stamp;
     const curr = this.#curr[i]!;
     const prev = this.#prev[i]!;
     const elapsed = nowMs - (idx - 1) * windowMs;

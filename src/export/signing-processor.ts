@@ -60,7 +60,7 @@ function envelopeAttrs(attributes: Attributes): Record<string, EnvelopeAttrValue
  * downstream processors. Other log records are left alone (and not forwarded), so the processor can
  * sit in an app's NodeSDK next to its ordinary log pipeline.
  *
- * It writes `stream_start` at construction, a signed checkpoint every `checkpointEvery` records or
+ * It writes `stream_start` before the first record, a signed checkpoint every `checkpointEvery` records or
  * `checkpointIntervalMs` (a heartbeat even when idle), and a checkpoint plus `stream_end` at shutdown.
  */
 export class Nis2SigningProcessor implements LogRecordProcessor {
@@ -74,6 +74,9 @@ export class Nis2SigningProcessor implements LogRecordProcessor {
   #resource: Resource;
   readonly #timer: NodeJS.Timeout;
   #shutdown: Promise<void> | undefined;
+  readonly #serviceName: string | undefined;
+  readonly #intervalS: number;
+  #started = false;
   /** Records that arrived after shutdown began and could not join the stream. */
   droppedAfterShutdown = 0;
 
@@ -86,19 +89,32 @@ export class Nis2SigningProcessor implements LogRecordProcessor {
     this.#now = options.now ?? Date.now;
     this.#lastCheckpointMs = this.#now();
     this.#resource = options.resource ?? defaultResource();
+    this.#serviceName = options.serviceName;
+    this.#intervalS = options.checkpointIntervalMs / 1000;
+    this.#timer = setInterval(() => this.checkpoint(), options.checkpointIntervalMs);
+    this.#timer.unref();
+  }
+
+  /**
+   * Writes `stream_start` just before the stream's first record (event, heartbeat or shutdown), so
+   * it names the service of the resource the events really carry (the app's NodeSDK resource on
+   * the programmatic path), read only once the resource's async attributes have settled.
+   */
+  #ensureStarted(): void {
+    if (this.#started) return;
+    this.#started = true;
     const key = this.signer.key;
-    const startAttrs: Record<string, EnvelopeAttrValue> = {
-      [ATTR_NIS2_CHECKPOINT_INTERVAL_S]: options.checkpointIntervalMs / 1000,
+    const attrs: Record<string, EnvelopeAttrValue> = {
+      [ATTR_NIS2_CHECKPOINT_INTERVAL_S]: this.#intervalS,
       'nis2.package.version': PACKAGE_VERSION,
       'host.name': hostname(),
       'process.pid': process.pid,
     };
-    if (key.publicKey) startAttrs[ATTR_NIS2_PUBLIC_KEY] = key.publicKey.toString('base64url');
-    const serviceName = options.serviceName ?? this.#resource.attributes[ATTR_SERVICE_NAME];
-    if (typeof serviceName === 'string') startAttrs[ATTR_SERVICE_NAME] = serviceName;
-    this.#forwardIntegrity(this.signer.start(startAttrs, this.#now()));
-    this.#timer = setInterval(() => this.checkpoint(), options.checkpointIntervalMs);
-    this.#timer.unref();
+    if (key.publicKey) attrs[ATTR_NIS2_PUBLIC_KEY] = key.publicKey.toString('base64url');
+    const fromResource = this.#resource.asyncAttributesPending ? undefined : this.#resource.attributes[ATTR_SERVICE_NAME];
+    const serviceName = this.#serviceName ?? fromResource;
+    if (typeof serviceName === 'string') attrs[ATTR_SERVICE_NAME] = serviceName;
+    this.#forwardIntegrity(this.signer.start(attrs, this.#now()));
   }
 
   onEmit(record: ReadWriteLogRecord, context?: Context): void {
@@ -109,6 +125,7 @@ export class Nis2SigningProcessor implements LogRecordProcessor {
       return;
     }
     this.#resource = record.resource;
+    this.#ensureStarted();
     // Verifiers flag a stream whose checkpoints lag its records by more than the declared interval
     // as truncated; a stalled event loop can delay the timer, so an overdue checkpoint goes first.
     if (this.#now() - this.#lastCheckpointMs >= this.#intervalMs) this.checkpoint();
@@ -131,6 +148,7 @@ export class Nis2SigningProcessor implements LogRecordProcessor {
   /** Writes a signed checkpoint now (also the idle heartbeat). */
   checkpoint(): void {
     if (this.#shutdown !== undefined || this.signer.ended) return;
+    this.#ensureStarted();
     this.#lastCheckpointMs = this.#now();
     this.#forwardIntegrity(this.signer.checkpoint(this.#lastCheckpointMs));
   }
@@ -158,6 +176,7 @@ export class Nis2SigningProcessor implements LogRecordProcessor {
   shutdown(): Promise<void> {
     if (this.#shutdown) return this.#shutdown;
     clearInterval(this.#timer);
+    this.#ensureStarted();
     if (!this.signer.ended) {
       if (this.signer.sinceCheckpoint > 0) this.#forwardIntegrity(this.signer.checkpoint(this.#now()));
       this.#forwardIntegrity(this.signer.end(this.#now()));

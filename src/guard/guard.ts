@@ -97,6 +97,9 @@ export class Guard {
       // Headers already went out (another listener answered first): record the failed block honestly.
       span?.setAttribute(ATTR_NIS2_BLOCK_FAILED, true);
       attrs[ATTR_NIS2_BLOCK_FAILED] = true;
+      // The client got whatever the other listener sent, not our status.
+      if (ctx.res) attrs[ATTR_HTTP_RESPONSE_STATUS_CODE] = ctx.res.statusCode;
+      else delete attrs[ATTR_HTTP_RESPONSE_STATUS_CODE];
       warnOnce('NIS2_WRN_BLOCK_AFTER_HEADERS', 'a request was to be blocked but its response had already started; the block is recorded as failed (nis2.block_failed=true). Make sure no other request listener answers before the app.');
     }
     this.#emitter.emit({ name: verdict.event, severity: verdict.severity, attrs, aggregateKey: verdict.aggregateKey }, span?.spanContext());

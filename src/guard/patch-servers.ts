@@ -8,8 +8,10 @@ import type { Decision, Guard } from './guard.js';
 type Listener = (...args: unknown[]) => unknown;
 type Adder = (this: unknown, event: string | symbol, listener: Listener) => unknown;
 
-// once/prependOnceListener delegate to on/prependListener, so wrapping those two would wrap twice.
-const ADDERS = ['on', 'addListener', 'prependListener'] as const;
+const ADDERS = ['on', 'addListener', 'prependListener', 'once', 'prependOnceListener'] as const;
+// once/prependOnceListener are rebuilt on the *original* on/prependListener: Node's own versions
+// call the (patched) on with an internal wrapper, which would make the app's function unremovable.
+const ONCE_BASE: Partial<Record<(typeof ADDERS)[number], 'on' | 'prependListener'>> = { once: 'on', prependOnceListener: 'prependListener' };
 const ORIGINALS = Symbol.for('@nis2/otel.originalAdders');
 const decisions = new WeakMap<object, Decision>();
 
@@ -67,13 +69,28 @@ function wrap(event: 'request' | 'upgrade', listener: Listener): Listener {
 function patchPrototype(proto: Record<string | symbol, unknown>): void {
   if (Object.prototype.hasOwnProperty.call(proto, ORIGINALS)) return;
   const originals: Partial<Record<(typeof ADDERS)[number], unknown>> = {};
+  // The functions in effect before patching (own or inherited), for the once wrappers.
+  const unpatched = Object.fromEntries(ADDERS.map((n) => [n, proto[n] as Adder])) as Record<(typeof ADDERS)[number], Adder>;
   for (const name of ADDERS) {
     const had = Object.prototype.hasOwnProperty.call(proto, name);
     originals[name] = had ? proto[name] : undefined;
     const original = proto[name] as Adder;
+    const onceBase = ONCE_BASE[name];
     proto[name] = function nis2AddListener(this: unknown, event: string | symbol, listener: Listener): unknown {
       if ((event === 'request' || event === 'upgrade') && typeof listener === 'function') {
-        return original.call(this, event, wrap(event, listener));
+        if (onceBase === undefined) return original.call(this, event, wrap(event, listener));
+        const guarded = wrap(event, listener);
+        const add = unpatched[onceBase];
+        const emitter = this as { removeListener(e: string | symbol, l: Listener): unknown };
+        let fired = false;
+        const onceWrapper = function nis2Once(this: unknown, ...args: unknown[]): unknown {
+          emitter.removeListener(event, onceWrapper);
+          if (fired) return undefined;
+          fired = true;
+          return Reflect.apply(guarded, this, args);
+        };
+        (onceWrapper as Listener & { listener: Listener }).listener = listener;
+        return add.call(this, event, onceWrapper);
       }
       return original.call(this, event, listener);
     };

@@ -25,6 +25,11 @@ export function normalizeIp(raw: string | undefined): string | undefined {
   const zone = text.indexOf('%');
   if (zone >= 0) text = text.slice(0, zone);
   if (isIPv4(text)) return text;
+  // `a.b.c.d:port`, as some proxies write X-Forwarded-For entries.
+  const colon = text.indexOf(':');
+  if (colon > 0 && colon === text.lastIndexOf(':') && isIPv4(text.slice(0, colon)) && /^\d{1,5}$/.test(text.slice(colon + 1))) {
+    return text.slice(0, colon);
+  }
   if (!isIPv6(text)) return undefined;
   text = text.toLowerCase();
   if (text.startsWith(MAPPED_PREFIX)) {
