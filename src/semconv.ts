@@ -38,3 +38,8 @@ export const EVENT_RATE_LIMIT_EXCEEDED = 'nis2.rate_limit.exceeded';
 export const EVENT_EVENTS_SUPPRESSED = 'nis2.events.suppressed';
 export const EVENT_DEFENSE_DEGRADED = 'nis2.defense.degraded';
 export const EVENT_DEFENSE_RECOVERED = 'nis2.defense.recovered';
+/** The `mfa.routes` entry a request matched, as written (e.g. `POST /billing/**`). */
+export const ATTR_NIS2_MFA_ROUTE = 'nis2.mfa.route';
+/** Where the evidence of MFA that failed came from: `bearer`, `cookie`, `predicate`, `proxy_header` or `none`. */
+export const ATTR_NIS2_MFA_SOURCE = 'nis2.mfa.source';
+export const EVENT_MFA_REQUIRED = 'nis2.mfa.required';
