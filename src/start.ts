@@ -13,6 +13,7 @@ import { Nis2Error } from './errors.js';
 import { createNis2LogPipeline } from './export/create-processor.js';
 import { Nis2Instrumentation } from './guard/instrumentation.js';
 import { installShutdownHooks } from './lifecycle.js';
+import { ATTR_NIS2_SUPPRESSED_COUNT, EVENT_EVENTS_SUPPRESSED } from './semconv.js';
 import { warnOnce } from './warn.js';
 
 const DETECTORS: Record<string, ResourceDetector> = {
@@ -73,6 +74,14 @@ export function startNis2(options?: Nis2Options): Nis2Registration {
   const pipeline = createNis2LogPipeline({ resolvedConfig: config, resource });
   const loggerProvider = new LoggerProvider({ resource, processors: [pipeline.processor] });
   const instrumentation = new Nis2Instrumentation({ resolvedConfig: config, loggerProvider, enabled: false });
+  if (pipeline.spool) {
+    // What a spool cap drops must show in the signed stream itself.
+    pipeline.spool.onDrop = (dropped) => instrumentation.emitter.emit({
+      name: EVENT_EVENTS_SUPPRESSED,
+      severity: 'ERROR',
+      attrs: { 'nis2.reason': 'spool_full', [ATTR_NIS2_SUPPRESSED_COUNT]: dropped.security + dropped.access, 'nis2.suppressed.security': dropped.security, 'nis2.suppressed.access': dropped.access },
+    });
+  }
 
   let sdk: NodeSDK | undefined;
   if (sdkAlreadyRegistered()) {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { extname, resolve } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { Nis2Error } from '../errors.js';
 import type { Cidr } from '../net/ip.js';
@@ -24,7 +24,10 @@ export interface Nis2Options extends IpListsOptions, TorOptions, MfaOptions, Ses
     key?: string; keyFile?: string; hmacKey?: string; hmacKeyId?: string; keyDir?: string;
     mode?: 'record' | 'chain'; checkpointInterval?: string | number; checkpointEvery?: number | string;
   };
-  export?: { otlp?: 'auto' | 'on' | 'off'; eventsFile?: string; eventsFileMaxBytes?: number | string; eventsFileMaxFiles?: number | string };
+  export?: {
+    otlp?: 'auto' | 'on' | 'off'; eventsFile?: string; eventsFileMaxBytes?: number | string; eventsFileMaxFiles?: number | string;
+    spool?: 'on' | 'off'; spoolDir?: string; spoolMaxBytes?: number | string; spoolHardMaxBytes?: number | string; spoolFsync?: 'none' | 'batch' | 'always';
+  };
   trustedProxies?: string | string[];
   trustedProxyHops?: number | string;
   rateLimit?: {
@@ -51,6 +54,7 @@ export interface Nis2Config {
   readonly export: {
     readonly otlp: boolean; readonly eventsFile: string | undefined;
     readonly eventsFileMaxBytes: number; readonly eventsFileMaxFiles: number;
+    readonly spool: { readonly dir: string; readonly maxBytes: number; readonly hardMaxBytes: number; readonly fsync: 'none' | 'batch' | 'always' } | undefined;
   };
   readonly trustedProxies: readonly Cidr[];
   readonly trustedProxyHops: number;
@@ -214,7 +218,13 @@ export function loadConfig(input: LoadConfigInput = {}): Nis2Config {
       hmacKey: v('signing.hmacKey'), hmacKeyId: v('signing.hmacKeyId'), keyDir: resolve(cwd, v<string>('signing.keyDir')),
       mode: v('signing.mode'), checkpointIntervalMs: v('signing.checkpointInterval'), checkpointEvery: v('signing.checkpointEvery'),
     },
-    export: { otlp, eventsFile, eventsFileMaxBytes: v('export.eventsFileMaxBytes'), eventsFileMaxFiles: v('export.eventsFileMaxFiles') },
+    export: {
+      otlp, eventsFile, eventsFileMaxBytes: v('export.eventsFileMaxBytes'), eventsFileMaxFiles: v('export.eventsFileMaxFiles'),
+      spool: v<string>('export.spool') === 'on' ? {
+        dir: resolve(cwd, v<string | undefined>('export.spoolDir') ?? join(v<string>('signing.keyDir'), 'spool')),
+        maxBytes: v('export.spoolMaxBytes'), hardMaxBytes: v('export.spoolHardMaxBytes'), fsync: v('export.spoolFsync'),
+      } : undefined,
+    },
     trustedProxies: v('trustedProxies'),
     trustedProxyHops: v('trustedProxyHops'),
     rateLimit: {
@@ -229,6 +239,8 @@ export function loadConfig(input: LoadConfigInput = {}): Nis2Config {
     values,
     sources,
   };
+  // A Map cannot be frozen, but what it holds can: no defense may change another's config.
+  for (const value of values.values()) deepFreeze(value);
   return deepFreeze(config);
 }
 

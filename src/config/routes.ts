@@ -25,7 +25,8 @@ export function compilePathPattern(path: string): RegExp {
       if (path[i + 1] === '*') { out += '.*'; i++; } else out += '[^/]*';
     } else out += c.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
   }
-  return new RegExp(`${out}$`);
+  // Case-insensitive like Express's default router: matching more than the app never lets a path through.
+  return new RegExp(`${out}$`, 'i');
 }
 
 function policy(methodPart: string | string[] | undefined, path: unknown, limit: unknown, algo: unknown): RoutePolicy {

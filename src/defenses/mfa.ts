@@ -1,4 +1,5 @@
 import { diag } from '@opentelemetry/api';
+import { wantsHtml } from '../guard/respond.js';
 import type { Nis2Config } from '../config/load.js';
 import { MFA_ASYMMETRIC_ALGS, MFA_HMAC_ALGS, type MfaPredicate, type MfaRoute } from '../config/keys/mfa.js';
 import { ValueError } from '../config/parse-values.js';
@@ -114,10 +115,6 @@ export function resolveMfaSettings(config: Nis2Config): MfaSettings | undefined 
   };
 }
 
-function wantsHtml(req: AnyRequest): boolean {
-  const accept = req.headers['accept'];
-  return typeof accept === 'string' && accept.includes('text/html');
-}
 
 /** Path of a same-origin MFA URL, for exempting the MFA page itself from the gate (no redirect loop). */
 function exemptPath(url: string): string | undefined {

@@ -5,7 +5,8 @@ import { resolveSigningKey, type ResolvedSigningKey } from '../integrity/key-sou
 import { StreamSigner } from '../integrity/stream-signer.js';
 import { warnOnce } from '../warn.js';
 import { JsonlFileProcessor } from './jsonl-file.js';
-import { createOtlpProcessor } from './otlp.js';
+import { createOtlpLogExporter, createOtlpProcessor } from './otlp.js';
+import { DurableSpool } from './spool.js';
 import { Nis2SigningProcessor } from './signing-processor.js';
 
 /** Options of {@link createNis2LogProcessor}. */
@@ -28,6 +29,8 @@ export interface Nis2LogPipeline {
   readonly key: ResolvedSigningKey;
   readonly config: Nis2Config;
   readonly eventsFile: string | undefined;
+  /** The durable spool in front of the OTLP exporter, when both are on. */
+  readonly spool: DurableSpool | undefined;
 }
 
 /** Builds the signed-event pipeline and says once where its output goes and which key signs it. */
@@ -43,10 +46,16 @@ export function createNis2LogPipeline(options: CreateNis2LogProcessorOptions = {
   }
   const downstream: LogRecordProcessor[] = [];
   let eventsFile: string | undefined;
+  let spool: DurableSpool | undefined;
   if (options.downstream) {
     downstream.push(...options.downstream);
   } else {
-    if (config.export.otlp) downstream.push(createOtlpProcessor());
+    if (config.export.otlp && config.export.spool) {
+      spool = new DurableSpool({ ...config.export.spool, exporter: createOtlpLogExporter() });
+      downstream.push(spool);
+    } else if (config.export.otlp) {
+      downstream.push(createOtlpProcessor());
+    }
     if (config.export.eventsFile) {
       eventsFile = config.export.eventsFile;
       downstream.push(new JsonlFileProcessor({ path: eventsFile, maxBytes: config.export.eventsFileMaxBytes, maxFiles: config.export.eventsFileMaxFiles }));
@@ -65,7 +74,7 @@ export function createNis2LogPipeline(options: CreateNis2LogProcessorOptions = {
     resource: options.resource,
     serviceName: config.serviceName,
   });
-  return { processor, key, config, eventsFile };
+  return { processor, key, config, eventsFile, spool };
 }
 
 /**

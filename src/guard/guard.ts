@@ -12,6 +12,7 @@ import {
 } from '../semconv.js';
 import { warnOnce } from '../warn.js';
 import { ClientIpResolver, peerOf } from './client-ip.js';
+import { matchPath } from '../net/path.js';
 import type { Pseudonymizer } from '../privacy/pseudonym.js';
 import { getUser } from './request-user.js';
 import { writeBlock, writeUpgradeBlock } from './respond.js';
@@ -55,7 +56,9 @@ export class Guard {
       viaTrustedProxy: this.#resolver.isTrusted(peer),
       bypass: false,
       method: req.method ?? 'GET',
-      path: q >= 0 ? rawUrl.slice(0, q) : rawUrl,
+      // Normalised once for every defense, so `//login`, `/%6cogin` or `http://x/login` cannot
+      // dodge a route policy that the app's router would still match.
+      path: matchPath(q >= 0 ? rawUrl.slice(0, q) : rawUrl),
       span: recordingSpan(),
       headers: undefined,
     };

@@ -4,7 +4,8 @@ import type { AnyRequest, AnyResponse, Verdict } from '../defenses/types.js';
 
 const ERROR_NAMES: Record<number, string> = { 401: 'unauthorized', 403: 'forbidden', 429: 'too_many_requests' };
 
-function wantsHtml(req: AnyRequest): boolean {
+/** True for browsers (an `Accept` that asks for HTML); they get pages and redirects, APIs get JSON. */
+export function wantsHtml(req: AnyRequest): boolean {
   const accept = req.headers['accept'];
   return typeof accept === 'string' && accept.includes('text/html');
 }
