@@ -43,3 +43,4 @@ export const ATTR_NIS2_MFA_ROUTE = 'nis2.mfa.route';
 /** Where the evidence of MFA that failed came from: `bearer`, `cookie`, `predicate`, `proxy_header` or `none`. */
 export const ATTR_NIS2_MFA_SOURCE = 'nis2.mfa.source';
 export const EVENT_MFA_REQUIRED = 'nis2.mfa.required';
+export const EVENT_TOR_BLOCKED = 'nis2.tor.blocked', EVENT_IP_BLOCKED = 'nis2.ip.blocked', ATTR_NIS2_DEFENSE = 'nis2.defense', ATTR_NIS2_DEGRADED_MS = 'nis2.degraded_ms', ATTR_NIS2_IP_LIST_NAME = 'nis2.ip_list.name', ATTR_NIS2_IP_LIST_SIZE = 'nis2.ip_list.size', ATTR_NIS2_IP_LIST_ENTRY = 'nis2.ip_list.entry', ATTR_NIS2_IP_LIST_SOURCE = 'nis2.ip_list.source', ATTR_NIS2_IP_LIST_AGE_S = 'nis2.ip_list.age_s', ATTR_NIS2_IP_LIST_ERROR = 'nis2.ip_list.error';
