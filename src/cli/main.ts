@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { PACKAGE_VERSION } from '../version.js';
 import { registerKeygen } from './keygen.js';
 import { registerDemo } from './demo.js';
+import { registerUpdateThreatList } from './update-threat-list.js';
 import { registerVerify } from './verify.js';
 
 /** Exit codes shared by every command. */
@@ -25,7 +26,7 @@ export interface CliContext {
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
 // Adding a command is one line here.
-const COMMANDS: readonly RegisterCommand[] = [registerVerify, registerKeygen, registerDemo];
+const COMMANDS: readonly RegisterCommand[] = [registerVerify, registerKeygen, registerDemo, registerUpdateThreatList];
 
 /**
  * Runs the `nis2-otel` CLI and resolves to the process exit code; never calls `process.exit`, so
