@@ -8,6 +8,7 @@ import type { LoginOptions } from './keys/login.js';
 import type { MfaOptions } from './keys/mfa.js';
 import type { RedisOptions } from './keys/redis.js';
 import type { SessionOptions } from './keys/session.js';
+import type { TelemetryOptions } from './keys/telemetry.js';
 import type { TorOptions } from './keys/tor.js';
 import { ValueError } from './parse-values.js';
 import type { RoutePolicy } from './routes.js';
@@ -17,7 +18,7 @@ export type GlobalMode = 'enforce' | 'monitor';
 export type DefenseMode = 'enforce' | 'monitor' | 'off';
 
 /** Options accepted in code and in the config file; every field optional (see the README table). */
-export interface Nis2Options extends IpListsOptions, TorOptions, MfaOptions, SessionOptions, RedisOptions, LoginOptions {
+export interface Nis2Options extends IpListsOptions, TorOptions, MfaOptions, SessionOptions, RedisOptions, LoginOptions, TelemetryOptions {
   mode?: GlobalMode;
   serviceName?: string;
   signing?: {

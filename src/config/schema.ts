@@ -14,6 +14,7 @@ import { LOGIN_KEYS } from './keys/login.js';
 import { MFA_KEYS } from './keys/mfa.js';
 import { REDIS_KEYS } from './keys/redis.js';
 import { SESSION_KEYS } from './keys/session.js';
+import { TELEMETRY_KEYS } from './keys/telemetry.js';
 import { TOR_KEYS } from './keys/tor.js';
 import { parseRoutePolicies } from './routes.js';
 
@@ -143,7 +144,7 @@ const CORE_KEYS: readonly KeySpec[] = [
 
 /** Every configuration key, once. Order is the README table's order. */
 export const CONFIG_KEYS: readonly KeySpec[] = [
-  ...CORE_KEYS, ...REDIS_KEYS, ...IP_LISTS_KEYS, ...TOR_KEYS, ...MFA_KEYS, ...SESSION_KEYS, ...LOGIN_KEYS,
+  ...CORE_KEYS, ...REDIS_KEYS, ...IP_LISTS_KEYS, ...TOR_KEYS, ...MFA_KEYS, ...SESSION_KEYS, ...LOGIN_KEYS, ...TELEMETRY_KEYS,
 ];
 
 export const KEY_BY_PATH: ReadonlyMap<string, KeySpec> = new Map(CONFIG_KEYS.map((k) => [k.key, k]));

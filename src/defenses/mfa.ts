@@ -12,7 +12,7 @@ import {
 } from '../semconv.js';
 import { MfaTokenVerifier, type TokenReason } from './mfa/jwt.js';
 import { matchPath, redirectLocation, sameOriginNext } from './mfa/paths.js';
-import type { AnyRequest, Defense, DefenseDeps, RequestContext, Verdict } from './types.js';
+import type { Defense, DefenseDeps, RequestContext, Verdict } from './types.js';
 
 /** The `nis2.reason` values of `nis2.mfa.required`. */
 export type MfaReason = TokenReason | 'missing' | 'untrusted_proxy_header' | 'predicate_error';

@@ -6,6 +6,7 @@ import { LoginDefense } from './login.js';
 import { RateLimitDefense } from './rate-limit.js';
 import { createTorDefense } from './tor.js';
 import { SessionGuardDefense, type SessionHijackHook } from './session-guard.js';
+import { TelemetryEndpoint } from './telemetry.js';
 import type { Defense, DefenseDeps } from './types.js';
 
 /** Extra objects given in code that a defense may use (they are not config values). */
@@ -24,6 +25,7 @@ export type DefenseFactory = (config: Nis2Config, deps: DefenseDeps, extras: Def
  */
 export const DEFENSE_FACTORIES: readonly DefenseFactory[] = [
   createIpListsDefense, createTorDefense,
+  (config, deps) => (config.values.get('telemetry.mode') === 'on' ? new TelemetryEndpoint(config, deps) : undefined),
   (config, deps) => createMfaDefense(config, deps),
   (config, deps, extras) => ((config.values.get('session.mode') ?? config.mode) === 'off' ? undefined : new SessionGuardDefense(config, deps, extras.onSessionHijack)),
   (config, deps) => {

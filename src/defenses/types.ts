@@ -27,9 +27,12 @@ export interface RequestContext {
   bypass: boolean;
 }
 
-/** A defense's decision to block (or, in monitor mode, to report what it would have blocked). */
+/**
+ * A defense's decision to block (or, in monitor mode, to report what it would have blocked), or
+ * `handled`: the defense answered the request itself (the telemetry endpoint) and the app must not run.
+ */
 export interface Verdict {
-  readonly action: 'block' | 'monitor';
+  readonly action: 'block' | 'monitor' | 'handled';
   /** `security_rule.name`, e.g. `rate_limit`. */
   readonly rule: string;
   readonly category: string;

@@ -1,6 +1,5 @@
 import {
-  closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync,
-  writeFileSync, writeSync,
+  closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -126,7 +125,7 @@ export class DurableSpool implements LogRecordProcessor {
   #adoptOrphans(): void {
     for (const entry of readdirSync(this.#options.dir).sort()) {
       const sub = join(this.#options.dir, entry);
-      let owner: { pid?: number } = {};
+      let owner: { pid?: number };
       try {
         owner = JSON.parse(readFileSync(join(sub, OWNER), 'utf8')) as { pid?: number };
       } catch {

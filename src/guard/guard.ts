@@ -84,6 +84,7 @@ export class Guard {
 
   /** Applies a verdict; returns false when the request was blocked (the app must not run). */
   #apply(ctx: RequestContext, verdict: Verdict, socket: Duplex | undefined): boolean {
+    if (verdict.action === 'handled') return false;
     const span = ctx.span;
     span?.setAttribute(ATTR_SECURITY_RULE_NAME, verdict.rule);
     span?.setAttribute(ATTR_NIS2_ACTION, verdict.action);
@@ -131,7 +132,8 @@ export class Guard {
     const ua = ctx.req.headers['user-agent'];
     if (typeof ua === 'string') attrs[ATTR_USER_AGENT_ORIGINAL] = ua.length > MAX_UA ? ua.slice(0, MAX_UA) : ua;
     const user = getUser(ctx.req);
-    if (user) attrs['user.id.hash'] = this.#pseudo.hash(user.id);
+    // The id goes only to the emitter's PII step, which seals it (privacy.sealKey) or drops it.
+    if (user) { attrs['user.id'] = user.id; attrs['user.id.hash'] = this.#pseudo.hash(user.id); }
     return attrs;
   }
 

@@ -1,6 +1,16 @@
 import { Redis } from 'ioredis';
 import type { SecurityEventEmitter } from '../events/emitter.js';
-import { EVENT_DEFENSE_DEGRADED, EVENT_DEFENSE_RECOVERED } from '../semconv.js';
+import { ATTR_NIS2_DEFENSE, ATTR_NIS2_DEGRADED_MS, ATTR_NIS2_REASON, EVENT_DEFENSE_DEGRADED, EVENT_DEFENSE_RECOVERED } from '../semconv.js';
+
+/** A short machine reason (`nis2.reason`), never a raw driver message. */
+function redisReason(err: unknown): string {
+  const text = err instanceof Error ? `${(err as NodeJS.ErrnoException).code ?? ''} ${err.message}` : '';
+  if (/ECONNREFUSED/.test(text)) return 'connection_refused';
+  if (/timed? ?out/i.test(text)) return 'timeout';
+  if (/not writeable|enableOfflineQueue|not ready|Connection is closed/i.test(text)) return 'disconnected';
+  if (/NOAUTH|WRONGPASS/.test(text)) return 'auth_failed';
+  return err === undefined ? 'unavailable' : 'error';
+}
 
 /** Settings of the shared store connection. */
 export interface RedisStoreOptions {
@@ -60,9 +70,9 @@ export class RedisStore {
       name: EVENT_DEFENSE_DEGRADED,
       severity: 'ERROR',
       attrs: {
-        'nis2.defense': 'redis',
+        [ATTR_NIS2_DEFENSE]: 'redis',
         'nis2.component': component,
-        'nis2.reason': err instanceof Error ? err.message.slice(0, 200) : 'unavailable',
+        [ATTR_NIS2_REASON]: redisReason(err),
       },
     });
   }
@@ -73,7 +83,7 @@ export class RedisStore {
     this.#emitter.emit({
       name: EVENT_DEFENSE_RECOVERED,
       severity: 'INFO',
-      attrs: { 'nis2.defense': 'redis', 'nis2.degraded_ms': Date.now() - this.#degradedSince },
+      attrs: { [ATTR_NIS2_DEFENSE]: 'redis', [ATTR_NIS2_DEGRADED_MS]: Date.now() - this.#degradedSince },
     });
   }
 
