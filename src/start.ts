@@ -1,5 +1,6 @@
 import { diag, trace, ProxyTracerProvider } from '@opentelemetry/api';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import {
   detectResources, envDetector, hostDetector, osDetector, processDetector, resourceFromAttributes,
@@ -91,7 +92,10 @@ export function startNis2(options?: Nis2Options): Nis2Registration {
     sdk = new NodeSDK({
       resource,
       resourceDetectors: [],
-      instrumentations: [new HttpInstrumentation(), instrumentation],
+      // Express spans too (route and middleware), for CommonJS and, through register.mjs's
+      // import-in-the-middle hook, ESM apps; other frameworks' instrumentations can be added with
+      // the programmatic NodeSDK path.
+      instrumentations: [new HttpInstrumentation(), new ExpressInstrumentation(), instrumentation],
       ...(exportConfigured(env, 'TRACES') ? {} : { spanProcessors: [] as SpanProcessor[] }),
       ...(exportConfigured(env, 'METRICS') ? {} : { metricReaders: [] }),
       ...(exportConfigured(env, 'LOGS') ? {} : { logRecordProcessors: [] }),
