@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { PACKAGE_VERSION } from '../version.js';
+import { registerCheck } from './check.js';
 import { registerKeygen } from './keygen.js';
 import { registerDemo } from './demo.js';
 import { registerUpdateThreatList } from './update-threat-list.js';
@@ -26,7 +27,7 @@ export interface CliContext {
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
 // Adding a command is one line here.
-const COMMANDS: readonly RegisterCommand[] = [registerVerify, registerKeygen, registerDemo, registerUpdateThreatList];
+const COMMANDS: readonly RegisterCommand[] = [registerVerify, registerKeygen, registerDemo, registerUpdateThreatList, registerCheck];
 
 /**
  * Runs the `nis2-otel` CLI and resolves to the process exit code; never calls `process.exit`, so
