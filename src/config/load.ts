@@ -196,7 +196,8 @@ export function loadConfig(input: LoadConfigInput = {}): Nis2Config {
   const v = <T>(key: string): T => values.get(key) as T;
 
   const otlpSetting = v<'auto' | 'on' | 'off'>('export.otlp');
-  const endpointSet = Boolean(env['OTEL_EXPORTER_OTLP_ENDPOINT'] || env['OTEL_EXPORTER_OTLP_LOGS_ENDPOINT']);
+  // Trimmed as the exporter trims it: a blank endpoint is no endpoint.
+  const endpointSet = Boolean(env['OTEL_EXPORTER_OTLP_ENDPOINT']?.trim() || env['OTEL_EXPORTER_OTLP_LOGS_ENDPOINT']?.trim());
   const otlp = otlpSetting === 'on' || (otlpSetting === 'auto' && endpointSet);
   const fileSetting = v<string | undefined>('export.eventsFile');
   const eventsFile = fileSetting === 'off' ? undefined

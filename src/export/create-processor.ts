@@ -3,6 +3,7 @@ import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { loadConfig, type Nis2Config, type Nis2Options } from '../config/load.js';
 import { resolveSigningKey, type ResolvedSigningKey } from '../integrity/key-source.js';
 import { StreamSigner } from '../integrity/stream-signer.js';
+import { Nis2Error } from '../errors.js';
 import { warnOnce } from '../warn.js';
 import { JsonlFileProcessor } from './jsonl-file.js';
 import { createOtlpLogExporter, createOtlpProcessor } from './otlp.js';
@@ -33,6 +34,17 @@ export interface Nis2LogPipeline {
   readonly spool: DurableSpool | undefined;
 }
 
+/** File-system set-up at start: an unusable path fails with the key to fix, not a stack trace. */
+function startupIo<T>(key: string, path: string, create: () => T): T {
+  try {
+    return create();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === undefined) throw err;
+    throw new Nis2Error('NIS2_ERR_CONFIG_INVALID', `${key} '${path}' cannot be used (${code}); point it at a writable directory`);
+  }
+}
+
 /** Builds the signed-event pipeline and says once where its output goes and which key signs it. */
 export function createNis2LogPipeline(options: CreateNis2LogProcessorOptions = {}): Nis2LogPipeline {
   const config = options.resolvedConfig ?? loadConfig({ options: options.nis2 });
@@ -51,14 +63,16 @@ export function createNis2LogPipeline(options: CreateNis2LogProcessorOptions = {
     downstream.push(...options.downstream);
   } else {
     if (config.export.otlp && config.export.spool) {
-      spool = new DurableSpool({ ...config.export.spool, exporter: createOtlpLogExporter() });
+      const spoolOptions = config.export.spool;
+      spool = startupIo('export.spoolDir (NIS2_SPOOL_DIR)', spoolOptions.dir, () => new DurableSpool({ ...spoolOptions, exporter: createOtlpLogExporter() }));
       downstream.push(spool);
     } else if (config.export.otlp) {
       downstream.push(createOtlpProcessor());
     }
     if (config.export.eventsFile) {
       eventsFile = config.export.eventsFile;
-      downstream.push(new JsonlFileProcessor({ path: eventsFile, maxBytes: config.export.eventsFileMaxBytes, maxFiles: config.export.eventsFileMaxFiles }));
+      const path = eventsFile;
+      downstream.push(startupIo('export.eventsFile (NIS2_EVENTS_FILE)', path, () => new JsonlFileProcessor({ path, maxBytes: config.export.eventsFileMaxBytes, maxFiles: config.export.eventsFileMaxFiles })));
       if (!config.export.otlp) {
         warnOnce('NIS2_WRN_EVENTS_FILE', `no OTLP endpoint configured: signed security events are written to ${eventsFile} (set OTEL_EXPORTER_OTLP_ENDPOINT to send them to a collector).`);
       }
