@@ -20,6 +20,7 @@ export type { Envelope } from './integrity/envelope.js';
 export { startNis2, localResourceDetectors } from './start.js';
 export type { Nis2Registration } from './start.js';
 export { anonymizeIp } from './privacy/anonymize.js';
+export { OpeningKey, SealingKey, SEALED_PREFIX } from './privacy/seal.js';
 export { WindowStore } from './defenses/window-store.js';
 export type { Defense, Verdict, RequestContext } from './defenses/types.js';
 export { setUser, trackLoginFailure, trackLoginSuccess, isLoginLocked } from './api.js';

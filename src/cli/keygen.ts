@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { Ed25519SigningKey, HmacSigningKey } from '../integrity/keys.js';
+import { generateSealKeyPair } from '../privacy/seal.js';
 import { EXIT, type CliContext } from './main.js';
 
 /** One field of a generated key: how it is printed, and whether it is secret. */
@@ -55,13 +56,37 @@ function hmac(): GeneratedKey {
   };
 }
 
-// One generator per key kind; a new kind (e.g. --encryption) is one entry and one flag.
-const KINDS = { ed25519, hmac } as const;
+/**
+ * The investigator's X25519 key pair for sealed PII: the public half goes into the app's config
+ * (NIS2_PII_PUBLIC_KEY), the private half stays with whoever runs `nis2-otel decrypt`, never on
+ * the app's servers. Raw 32-byte halves, as libsodium's crypto_box_keypair and PyNaCl hold them.
+ */
+function x25519(): GeneratedKey {
+  const pair = generateSealKeyPair();
+  const publicKey = pair.publicKey.toString('base64url');
+  const privateKey = pair.privateKey.toString('base64url');
+  return {
+    alg: 'X25519',
+    kid: pair.kid,
+    fields: [
+      { name: 'publicKey', value: publicKey, env: 'NIS2_PII_PUBLIC_KEY', secret: false },
+      { name: 'privateKey', value: privateKey, secret: true },
+    ],
+    files: [
+      { name: 'pii-key', content: `${privateKey}\n`, secret: true },
+      { name: 'pii-key.pub', content: `${publicKey}\n`, secret: false },
+    ],
+  };
+}
+
+// One generator per key kind; a new kind is one entry and one flag.
+const KINDS = { ed25519, hmac, x25519 } as const;
 
 interface KeygenFlags {
   out?: string;
   format: 'json' | 'env';
   hmac?: boolean;
+  encryption?: boolean;
 }
 
 function printable(key: GeneratedKey, written: Array<{ name: string; path: string; env?: string }> | undefined, format: 'json' | 'env'): string {
@@ -89,13 +114,16 @@ function printable(key: GeneratedKey, written: Array<{ name: string; path: strin
 export function registerKeygen(program: Command, ctx: CliContext): void {
   program
     .command('keygen')
-    .summary('generate an Ed25519 (or HMAC) signing key')
-    .description('Generate a signing key: Ed25519 by default (verifiers need only the public key), or HMAC-SHA256 with --hmac.')
+    .summary('generate an Ed25519 (or HMAC) signing key, or an X25519 key pair for sealed PII')
+    .description('Generate a signing key: Ed25519 by default (verifiers need only the public key), or HMAC-SHA256 with --hmac;\n' +
+      "or, with --encryption, the investigator's X25519 key pair that sealed PII is encrypted to.")
     .option('--out <dir>', 'write the key to files in <dir> (secret: mode 0600) instead of printing the secret; never overwrites')
     .option('--hmac', 'generate a 32-byte HMAC-SHA256 key instead (only holders of the key can verify)')
+    .option('--encryption', "generate the investigator's X25519 key pair for sealed PII instead (public key: NIS2_PII_PUBLIC_KEY; private key: for `nis2-otel decrypt` only)")
     .addOption(new Option('--format <format>', 'output format').choices(['json', 'env']).default('json'))
     .action((flags: KeygenFlags, cmd: Command) => {
-      const key = (flags.hmac ? KINDS.hmac : KINDS.ed25519)();
+      if (flags.hmac && flags.encryption) cmd.error('error: give --hmac or --encryption, not both', { exitCode: EXIT.usage, code: 'nis2.usage' });
+      const key = (flags.encryption ? KINDS.x25519 : flags.hmac ? KINDS.hmac : KINDS.ed25519)();
       if (flags.out === undefined) {
         ctx.out(printable(key, undefined, flags.format));
         return;

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { PACKAGE_VERSION } from '../version.js';
 import { registerCheck } from './check.js';
+import { registerDecrypt } from './decrypt.js';
 import { registerKeygen } from './keygen.js';
 import { registerDemo } from './demo.js';
 import { registerUpdateThreatList } from './update-threat-list.js';
@@ -27,7 +28,7 @@ export interface CliContext {
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
 // Adding a command is one line here.
-const COMMANDS: readonly RegisterCommand[] = [registerVerify, registerKeygen, registerDemo, registerUpdateThreatList, registerCheck];
+const COMMANDS: readonly RegisterCommand[] = [registerVerify, registerKeygen, registerDemo, registerUpdateThreatList, registerCheck, registerDecrypt];
 
 /**
  * Runs the `nis2-otel` CLI and resolves to the process exit code; never calls `process.exit`, so

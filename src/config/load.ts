@@ -6,6 +6,7 @@ import type { Cidr } from '../net/ip.js';
 import type { IpListsOptions } from './keys/ip-lists.js';
 import type { LoginOptions } from './keys/login.js';
 import type { MfaOptions } from './keys/mfa.js';
+import type { PrivacyOptions } from './keys/privacy.js';
 import type { RedisOptions } from './keys/redis.js';
 import type { SessionOptions } from './keys/session.js';
 import type { TelemetryOptions } from './keys/telemetry.js';
@@ -18,7 +19,7 @@ export type GlobalMode = 'enforce' | 'monitor';
 export type DefenseMode = 'enforce' | 'monitor' | 'off';
 
 /** Options accepted in code and in the config file; every field optional (see the README table). */
-export interface Nis2Options extends IpListsOptions, TorOptions, MfaOptions, SessionOptions, RedisOptions, LoginOptions, TelemetryOptions {
+export interface Nis2Options extends IpListsOptions, TorOptions, MfaOptions, SessionOptions, RedisOptions, LoginOptions, TelemetryOptions, PrivacyOptions {
   mode?: GlobalMode;
   serviceName?: string;
   signing?: {
@@ -38,7 +39,6 @@ export interface Nis2Options extends IpListsOptions, TorOptions, MfaOptions, Ses
   };
   accessLog?: 'off' | 'blocked' | 'all';
   events?: { budget?: number | string; aggregateWindow?: string | number; maxKeys?: number | string };
-  privacy?: { ipv4Prefix?: number | string; ipv6Prefix?: number | string };
   shutdown?: { handleSignals?: boolean | string; timeout?: string | number };
 }
 

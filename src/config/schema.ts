@@ -12,6 +12,7 @@ import {
 import { IP_LISTS_KEYS } from './keys/ip-lists.js';
 import { LOGIN_KEYS } from './keys/login.js';
 import { MFA_KEYS } from './keys/mfa.js';
+import { PRIVACY_KEYS } from './keys/privacy.js';
 import { REDIS_KEYS } from './keys/redis.js';
 import { SESSION_KEYS } from './keys/session.js';
 import { TELEMETRY_KEYS } from './keys/telemetry.js';
@@ -144,7 +145,7 @@ const CORE_KEYS: readonly KeySpec[] = [
 
 /** Every configuration key, once. Order is the README table's order. */
 export const CONFIG_KEYS: readonly KeySpec[] = [
-  ...CORE_KEYS, ...REDIS_KEYS, ...IP_LISTS_KEYS, ...TOR_KEYS, ...MFA_KEYS, ...SESSION_KEYS, ...LOGIN_KEYS, ...TELEMETRY_KEYS,
+  ...CORE_KEYS, ...REDIS_KEYS, ...IP_LISTS_KEYS, ...TOR_KEYS, ...MFA_KEYS, ...SESSION_KEYS, ...LOGIN_KEYS, ...TELEMETRY_KEYS, ...PRIVACY_KEYS,
 ];
 
 export const KEY_BY_PATH: ReadonlyMap<string, KeySpec> = new Map(CONFIG_KEYS.map((k) => [k.key, k]));

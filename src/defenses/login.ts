@@ -113,7 +113,8 @@ export class LoginDefense implements Defense {
       [ATTR_SECURITY_RULE_NAME]: 'login_lockout', [ATTR_SECURITY_RULE_CATEGORY]: 'authentication',
       [ATTR_NIS2_ACTION]: action, [ATTR_NIS2_REASON]: `${subject}_locked_out`, 'nis2.lockout.remaining_s': Math.ceil(remainingMs / 1000),
     };
-    if (username !== undefined) attrs['user.name.hash'] = this.#pseudo.hash(username);
+    // The username goes only to the emitter's PII step, which seals it (privacy.sealKey) or drops it.
+    if (username !== undefined) { attrs['user.name'] = username; attrs['user.name.hash'] = this.#pseudo.hash(username); }
     return {
       action, rule: 'login_lockout', category: 'authentication', status: 429, reason: `${subject}_locked_out`,
       event: EVENT_LOCKOUT, severity: 'WARN', aggregateKey: `lockout|${subject}|${username ?? ''}`, attrs,
@@ -154,7 +155,7 @@ export class LoginDefense implements Defense {
       attrs[ATTR_URL_PATH] = context.path;
       attrs[ATTR_HTTP_RESPONSE_STATUS_CODE] = context.status;
     }
-    if (userHash) attrs['user.name.hash'] = userHash;
+    if (userHash) { attrs['user.name'] = username!; attrs['user.name.hash'] = userHash; }
     this.#deps.emitter.emit({ name: EVENT_LOGIN_FAILED, severity: 'WARN', attrs, aggregateKey: `loginfail|${ip}` });
     let locked = false;
     const key = clientKey(ip, this.#ipv6Prefix, this.#key) ? this.#key : { hi: 0, lo: 0 };

@@ -1,6 +1,7 @@
 import { ROOT_CONTEXT, SeverityNumber, trace, type Logger, type SpanContext } from '@opentelemetry/api';
 import type { EnvelopeAttrValue } from '../integrity/envelope.js';
 import { anonymizeIp, type AnonymizeOptions } from '../privacy/anonymize.js';
+import { ATTR_CLIENT_ADDRESS_RAW, PiiSealer } from '../privacy/pii.js';
 import {
   ATTR_CLIENT_ADDRESS, ATTR_NETWORK_PEER_ADDRESS, ATTR_NIS2_SUPPRESSED_COUNT, ATTR_NIS2_SUPPRESSED_EVENTS,
   EVENT_EVENTS_SUPPRESSED, EVENT_HTTP_ACCESS,
@@ -25,6 +26,8 @@ export interface EmitterOptions {
   readonly aggregateWindowMs: number;
   readonly maxKeys: number;
   readonly now?: () => number;
+  /** Seals (or drops) PII attributes and adds their pseudonyms; defaults to dropping the default PII fields. */
+  readonly pii?: PiiSealer;
 }
 
 /**
@@ -35,6 +38,7 @@ export interface EmitterOptions {
 export class SecurityEventEmitter {
   readonly #logger: () => Logger;
   readonly #privacy: AnonymizeOptions;
+  readonly #pii: PiiSealer;
   readonly #flood: FloodControl;
   readonly #now: () => number;
   #queue: Queued[] = [];
@@ -47,6 +51,7 @@ export class SecurityEventEmitter {
   constructor(options: EmitterOptions) {
     this.#logger = options.logger;
     this.#privacy = options.privacy;
+    this.#pii = options.pii ?? new PiiSealer();
     this.#now = options.now ?? Date.now;
     this.#flood = new FloodControl({ budget: options.budget, windowMs: options.aggregateWindowMs, maxKeys: options.maxKeys, now: this.#now() });
     this.#sweeper = setInterval(() => this.#sweep(), Math.min(1000, options.aggregateWindowMs));
@@ -86,10 +91,13 @@ export class SecurityEventEmitter {
     const logger = this.#logger();
     for (const { event, tsMs, span } of queue) {
       const attrs = { ...event.attrs };
+      // Kept (sealed below) only while sealing is on, so an investigator can recover the full address.
+      if (this.#pii.sealsRawClientAddress && typeof attrs[ATTR_CLIENT_ADDRESS] === 'string') attrs[ATTR_CLIENT_ADDRESS_RAW] = attrs[ATTR_CLIENT_ADDRESS];
       for (const key of IP_ATTRS) {
         const v = attrs[key];
         if (typeof v === 'string') attrs[key] = anonymizeIp(v, this.#privacy);
       }
+      this.#pii.apply(attrs);
       logger.emit({
         eventName: event.name,
         severityNumber: SEVERITY_NUMBER[event.severity],

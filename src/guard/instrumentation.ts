@@ -6,6 +6,7 @@ import { createDefenses } from '../defenses/registry.js';
 import type { SessionHijackHook } from '../defenses/session-guard.js';
 import type { Defense } from '../defenses/types.js';
 import { SecurityEventEmitter } from '../events/emitter.js';
+import { createPiiSealer } from '../privacy/pii.js';
 import { Pseudonymizer } from '../privacy/pseudonym.js';
 import { RedisStore } from '../store/redis.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
@@ -54,18 +55,20 @@ export class Nis2Instrumentation extends InstrumentationBase<Nis2Instrumentation
     this.#pinnedProvider = config.loggerProvider;
     const c = this.nis2Config;
     const pinned = config.loggerProvider?.getLogger(PACKAGE_NAME, PACKAGE_VERSION);
+    // Built before the emitter: the PII step needs the same pseudonym key as the guard's `.hash` values.
+    const pseudonymizer = new Pseudonymizer(c.values.get('privacy.pseudonymKey') as string | undefined);
     this.emitter = new SecurityEventEmitter({
       logger: () => pinned ?? this.logger,
       privacy: c.privacy,
       budget: c.events.budget,
       aggregateWindowMs: c.events.aggregateWindowMs,
       maxKeys: c.events.maxKeys,
+      pii: createPiiSealer(c.values, pseudonymizer),
     });
     const redisUrl = c.values.get('redis.url') as string | undefined;
     this.redis = redisUrl
       ? new RedisStore({ url: redisUrl, commandTimeoutMs: c.values.get('redis.commandTimeout') as number, keyPrefix: c.values.get('redis.keyPrefix') as string }, this.emitter)
       : undefined;
-    const pseudonymizer = new Pseudonymizer(c.values.get('privacy.pseudonymKey') as string | undefined);
     const defenses = createDefenses(c, { emitter: this.emitter, now: Date.now, redis: this.redis, pseudonymizer }, { rateLimiter: config.rateLimiter, onSessionHijack: config.onSessionHijack });
     this.defenses = defenses;
     this.guard = new Guard(c, this.emitter, defenses, pseudonymizer);
