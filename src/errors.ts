@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   NIS2_WRN_BLOCK_AFTER_HEADERS: 'a block was decided after the response headers were sent',
   NIS2_WRN_EXPORT_FAILED: 'signed events could not be exported',
   NIS2_WRN_HOOK_FAILED: 'a hook given in code threw; the request went on',
+  NIS2_WRN_WEBHOOK_FAILED: 'an alert could not be delivered to a webhook',
   NIS2_WRN_IP_LIST_DEGRADED: 'a Tor or IP list is stale or could not be loaded',
   NIS2_WRN_IP_LIST_INVALID_LINES: 'a Tor or IP list has lines that are not addresses; they were skipped',
   NIS2_WRN_PII_SEAL_FAILED: 'a PII value could not be sealed; it was dropped and its pseudonym kept',

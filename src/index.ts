@@ -26,3 +26,5 @@ export type { Defense, Verdict, RequestContext } from './defenses/types.js';
 export { setUser, trackLoginFailure, trackLoginSuccess, isLoginLocked } from './api.js';
 export type { RequestUser } from './api.js';
 export type { SessionHijackHook, SessionHijackInfo } from './defenses/session-guard.js';
+export { AlertingProcessor, createAlertingProcessor, signWebhookBody, verifyWebhookSignature } from './alerting/index.js';
+export type { AlertingProcessorOptions, AlertingStats, DeliveryFailure, WebhookDestination, WebhookSignatureVerdict } from './alerting/index.js';

@@ -3,6 +3,7 @@ import { extname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { Nis2Error } from '../errors.js';
 import type { Cidr } from '../net/ip.js';
+import type { AlertingOptions } from './keys/alerting.js';
 import type { IpListsOptions } from './keys/ip-lists.js';
 import type { LoginOptions } from './keys/login.js';
 import type { MfaOptions } from './keys/mfa.js';
@@ -19,7 +20,7 @@ export type GlobalMode = 'enforce' | 'monitor';
 export type DefenseMode = 'enforce' | 'monitor' | 'off';
 
 /** Options accepted in code and in the config file; every field optional (see the README table). */
-export interface Nis2Options extends IpListsOptions, TorOptions, MfaOptions, SessionOptions, RedisOptions, LoginOptions, TelemetryOptions, PrivacyOptions {
+export interface Nis2Options extends IpListsOptions, TorOptions, MfaOptions, SessionOptions, RedisOptions, LoginOptions, TelemetryOptions, PrivacyOptions, AlertingOptions {
   mode?: GlobalMode;
   serviceName?: string;
   signing?: {

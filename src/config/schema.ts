@@ -9,6 +9,7 @@ import {
   parseString,
   parseStringList,
 } from './parse-values.js';
+import { ALERTING_KEYS } from './keys/alerting.js';
 import { IP_LISTS_KEYS } from './keys/ip-lists.js';
 import { LOGIN_KEYS } from './keys/login.js';
 import { MFA_KEYS } from './keys/mfa.js';
@@ -145,7 +146,7 @@ const CORE_KEYS: readonly KeySpec[] = [
 
 /** Every configuration key, once. Order is the README table's order. */
 export const CONFIG_KEYS: readonly KeySpec[] = [
-  ...CORE_KEYS, ...REDIS_KEYS, ...IP_LISTS_KEYS, ...TOR_KEYS, ...MFA_KEYS, ...SESSION_KEYS, ...LOGIN_KEYS, ...TELEMETRY_KEYS, ...PRIVACY_KEYS,
+  ...CORE_KEYS, ...REDIS_KEYS, ...IP_LISTS_KEYS, ...TOR_KEYS, ...MFA_KEYS, ...SESSION_KEYS, ...LOGIN_KEYS, ...TELEMETRY_KEYS, ...PRIVACY_KEYS, ...ALERTING_KEYS,
 ];
 
 export const KEY_BY_PATH: ReadonlyMap<string, KeySpec> = new Map(CONFIG_KEYS.map((k) => [k.key, k]));

@@ -1,6 +1,7 @@
 import type { Resource } from '@opentelemetry/resources';
 import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { loadConfig, type Nis2Config, type Nis2Options } from '../config/load.js';
+import { createAlertingProcessor } from '../alerting/processor.js';
 import { resolveSigningKey, type ResolvedSigningKey } from '../integrity/key-source.js';
 import { StreamSigner } from '../integrity/stream-signer.js';
 import { Nis2Error } from '../errors.js';
@@ -79,6 +80,9 @@ export function createNis2LogPipeline(options: CreateNis2LogProcessorOptions = {
     }
   }
   if (options.extraDownstream) downstream.push(...options.extraDownstream);
+  // Last, so webhooks see each record after it is signed and already on its way to the log.
+  const alerting = createAlertingProcessor(config);
+  if (alerting) downstream.push(alerting);
   const processor = new Nis2SigningProcessor({
     signer: new StreamSigner(key.key),
     downstream,
