@@ -7,6 +7,9 @@ import { createAddHookMessageChannel } from 'import-in-the-middle';
 const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel();
 register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions);
 
-const { startFromHook } = await import('./dist/esm/start.js');
-startFromHook();
+const { isMainThread } = await import('node:worker_threads');
+if (isMainThread) {
+  const { startFromHook } = await import('./dist/esm/start.js');
+  startFromHook();
+}
 await waitForAllMessagesAcknowledged();

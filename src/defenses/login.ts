@@ -161,27 +161,28 @@ export class LoginDefense implements Defense {
     const key = clientKey(ip, this.#ipv6Prefix, this.#key) ? this.#key : { hi: 0, lo: 0 };
     if (!this.#perIp.hit(key.hi, key.lo, now, this.#hit).allowed && this.#lockedFor(`ip|${ip}`, now) === 0) {
       this.#lock(`ip|${ip}`, now);
-      this.#emitLockout('address', ip, userHash, this.#ipLimit);
+      this.#emitLockout('address', ip, username, userHash, this.#ipLimit);
       locked = true;
     }
     if (userHash && username !== undefined) {
       const h = this.#pseudo.halves(username);
       if (!this.#perUser.hit(h.hi, h.lo, now, this.#hit).allowed && this.#lockedFor(`user|${userHash}`, now) === 0) {
         this.#lock(`user|${userHash}`, now);
-        this.#emitLockout('username', ip, userHash, this.#userLimit);
+        this.#emitLockout('username', ip, username, userHash, this.#userLimit);
         locked = true;
       }
     }
     return { locked };
   }
 
-  #emitLockout(subject: 'address' | 'username', ip: string, userHash: string | undefined, limit: number): void {
+  #emitLockout(subject: 'address' | 'username', ip: string, username: string | undefined, userHash: string | undefined, limit: number): void {
     const attrs: Verdict['attrs'] = {
       [ATTR_SECURITY_RULE_NAME]: 'login_lockout', [ATTR_SECURITY_RULE_CATEGORY]: 'authentication',
       [ATTR_CLIENT_ADDRESS]: ip, [ATTR_NIS2_ACTION]: this.#mode === 'enforce' ? 'block' : 'monitor',
       [ATTR_NIS2_REASON]: `${subject}_lockout_started`, 'nis2.lockout.limit': limit, 'nis2.lockout.duration_s': this.#lockoutMs / 1000,
     };
-    if (userHash) attrs['user.name.hash'] = userHash;
+    // The raw name goes to the emitter only to be sealed (or dropped) by the PII step, like failures.
+    if (userHash) { attrs['user.name'] = username!; attrs['user.name.hash'] = userHash; }
     this.#deps.emitter.emit({ name: EVENT_LOCKOUT, severity: 'ERROR', attrs });
   }
 

@@ -5,6 +5,7 @@ import { createAlertingProcessor } from '../alerting/processor.js';
 import { resolveSigningKey, type ResolvedSigningKey } from '../integrity/key-source.js';
 import { StreamSigner } from '../integrity/stream-signer.js';
 import { Nis2Error } from '../errors.js';
+import { sealKeyId } from '../privacy/seal.js';
 import { warnOnce } from '../warn.js';
 import { JsonlFileProcessor } from './jsonl-file.js';
 import { createOtlpLogExporter, createOtlpProcessor } from './otlp.js';
@@ -33,6 +34,12 @@ export interface Nis2LogPipeline {
   readonly eventsFile: string | undefined;
   /** The durable spool in front of the OTLP exporter, when both are on. */
   readonly spool: DurableSpool | undefined;
+}
+
+/** The kid of the PII sealing key when sealing is on (same rule as the emitter's PII step). */
+function piiKeyId(config: Nis2Config): string | undefined {
+  const raw = config.values.get('privacy.sealKey') as Buffer | undefined;
+  return config.values.get('privacy.seal') !== 'off' && raw !== undefined ? sealKeyId(raw) : undefined;
 }
 
 /** File-system set-up at start: an unusable path fails with the key to fix, not a stack trace. */
@@ -91,6 +98,7 @@ export function createNis2LogPipeline(options: CreateNis2LogProcessorOptions = {
     checkpointEvery: config.signing.checkpointEvery,
     resource: options.resource,
     serviceName: config.serviceName,
+    piiKeyId: piiKeyId(config),
   });
   return { processor, key, config, eventsFile, spool };
 }

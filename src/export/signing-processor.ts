@@ -24,6 +24,8 @@ export interface Nis2SigningProcessorOptions {
   /** Resource of the integrity records; event records keep the resource they were emitted with. */
   readonly resource?: Resource;
   readonly serviceName?: string;
+  /** Key id of the investigator key PII is sealed to, declared in `stream_start` (DESIGN §4). */
+  readonly piiKeyId?: string;
   readonly now?: () => number;
 }
 
@@ -75,6 +77,7 @@ export class Nis2SigningProcessor implements LogRecordProcessor {
   readonly #timer: NodeJS.Timeout;
   #shutdown: Promise<void> | undefined;
   readonly #serviceName: string | undefined;
+  readonly #piiKeyId: string | undefined;
   readonly #intervalS: number;
   #started = false;
   /** Records that arrived after shutdown began and could not join the stream. */
@@ -90,6 +93,7 @@ export class Nis2SigningProcessor implements LogRecordProcessor {
     this.#lastCheckpointMs = this.#now();
     this.#resource = options.resource ?? defaultResource();
     this.#serviceName = options.serviceName;
+    this.#piiKeyId = options.piiKeyId;
     this.#intervalS = options.checkpointIntervalMs / 1000;
     this.#timer = setInterval(() => this.checkpoint(), options.checkpointIntervalMs);
     this.#timer.unref();
@@ -111,6 +115,7 @@ export class Nis2SigningProcessor implements LogRecordProcessor {
       'process.pid': process.pid,
     };
     if (key.publicKey) attrs[ATTR_NIS2_PUBLIC_KEY] = key.publicKey.toString('base64url');
+    if (this.#piiKeyId) attrs['nis2.pii.kid'] = this.#piiKeyId;
     const fromResource = this.#resource.asyncAttributesPending ? undefined : this.#resource.attributes[ATTR_SERVICE_NAME];
     const serviceName = this.#serviceName ?? fromResource;
     if (typeof serviceName === 'string') attrs[ATTR_SERVICE_NAME] = serviceName;
