@@ -6,6 +6,7 @@ import { registerKeygen } from './keygen.js';
 import { registerDemo } from './demo.js';
 import { registerUpdateThreatList } from './update-threat-list.js';
 import { registerVerify } from './verify.js';
+import { registerReport } from './report.js';
 
 /** Exit codes shared by every command. */
 export const EXIT = {
@@ -28,7 +29,7 @@ export interface CliContext {
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
 // Adding a command is one line here.
-const COMMANDS: readonly RegisterCommand[] = [registerVerify, registerKeygen, registerDemo, registerUpdateThreatList, registerCheck, registerDecrypt];
+const COMMANDS: readonly RegisterCommand[] = [registerVerify, registerKeygen, registerDemo, registerUpdateThreatList, registerCheck, registerDecrypt, registerReport];
 
 /**
  * Runs the `nis2-otel` CLI and resolves to the process exit code; never calls `process.exit`, so
