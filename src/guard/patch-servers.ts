@@ -15,11 +15,15 @@ const ONCE_BASE: Partial<Record<(typeof ADDERS)[number], 'on' | 'prependListener
 const ORIGINALS = Symbol.for('@nis2/otel.originalAdders');
 const decisions = new WeakMap<object, Decision>();
 
-let activeGuard: Guard | undefined;
+// On globalThis under a registered symbol, like the patch marker: the ESM and CommonJS builds are
+// two module instances (e.g. the register hook loaded as CJS, the app importing the ESM build), and
+// both must see one active guard, whichever copy patched the servers.
+const ACTIVE_GUARD = Symbol.for('@nis2/otel.activeGuard');
+const slot = globalThis as typeof globalThis & { [ACTIVE_GUARD]?: Guard };
 
 /** Sets the guard every wrapped listener consults; undefined makes them pass straight through. */
 export function setActiveGuard(guard: Guard | undefined): void {
-  activeGuard = guard;
+  slot[ACTIVE_GUARD] = guard;
 }
 
 /**
@@ -47,7 +51,7 @@ function runDeferred(listener: Listener, self: unknown, args: unknown[]): void {
 
 function wrap(event: 'request' | 'upgrade', listener: Listener): Listener {
   const wrapped = function nis2Guarded(this: unknown, ...args: unknown[]): unknown {
-    const guard = activeGuard;
+    const guard = slot[ACTIVE_GUARD];
     if (guard === undefined) return Reflect.apply(listener, this, args);
     const req = args[0] as AnyRequest;
     const d = event === 'request'
