@@ -6,6 +6,7 @@ import { readInputFiles } from '../integrity/read-inputs.js';
 import { formatLocation, type RecordInput } from '../integrity/verify.js';
 import { OpeningKey, isSealedValue, parseSealedToken } from '../privacy/seal.js';
 import { EXIT, type CliContext } from './main.js';
+import { checkFiles, usage } from './key-flags.js';
 
 /** What a value that cannot be opened is printed as; the reason goes to stderr. */
 export const UNOPENABLE = '<unopenable>';
@@ -16,22 +17,6 @@ const MAX_REASONS = 50;
 
 interface DecryptFlags {
   key: string[];
-}
-
-function usage(cmd: Command, message: string): never {
-  cmd.error(`error: ${message}`, { exitCode: EXIT.usage, code: 'nis2.usage' });
-}
-
-function checkFiles(cmd: Command, files: readonly string[]): void {
-  for (const file of files) {
-    let isFile: boolean;
-    try {
-      isFile = statSync(file).isFile();
-    } catch {
-      usage(cmd, `no such file: ${file}`);
-    }
-    if (!isFile) usage(cmd, `not a file: ${file}`);
-  }
 }
 
 /** Reads one private key file; errors name the file, never its content. */

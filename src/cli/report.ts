@@ -1,20 +1,15 @@
-import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { fromBase64Any } from '../integrity/encoding.js';
-import { HmacSigningKey, KeyFormatError, type Ed25519VerifyingKey, type VerifyingKey } from '../integrity/keys.js';
 import { readInputFiles } from '../integrity/read-inputs.js';
-import { parseEd25519PublicKey, verifyRecords } from '../integrity/verify.js';
+import { verifyRecords } from '../integrity/verify.js';
 import { buildIncidentReport, ReportOptionsError } from '../report/build.js';
 import { renderReportHtml } from '../report/html.js';
 import { parseDuration, parseRfc3339 } from '../report/time.js';
 import { EXIT, type CliContext } from './main.js';
+import { checkFiles, hmacKeyFrom, publicKeyFrom, usage, type KeyFlags } from './key-flags.js';
 
-interface ReportFlags {
-  publicKey: string[];
-  hmacKey?: string;
-  hmacKeyFile?: string;
-  hmacKid?: string;
+interface ReportFlags extends KeyFlags {
   since?: string;
   until?: string;
   hours?: string;
@@ -24,66 +19,11 @@ interface ReportFlags {
   out?: string;
 }
 
-function usage(cmd: Command, message: string): never {
-  cmd.error(`error: ${message}`, { exitCode: EXIT.usage, code: 'nis2.usage' });
-}
-
-function readSmallFile(cmd: Command, flag: string, path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    usage(cmd, `${flag}: cannot read '${path}' (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-}
-
-// Key flags behave exactly as in `nis2-otel verify`, so one command line serves both.
-function publicKeyFrom(cmd: Command, value: string): Ed25519VerifyingKey {
-  const inline = value.trim().startsWith('-----BEGIN') || fromBase64Any(value)?.length === 32;
-  const material = inline ? value : readSmallFile(cmd, '--public-key', value);
-  try {
-    return parseEd25519PublicKey(material);
-  } catch (err) {
-    if (err instanceof KeyFormatError) usage(cmd, `--public-key${inline ? '' : ` '${value}'`}: ${err.message}`);
-    throw err;
-  }
-}
-
-/** The HMAC key; messages name the flag, never the key. */
-function hmacKeyFrom(cmd: Command, flags: ReportFlags): VerifyingKey | undefined {
-  if (flags.hmacKey !== undefined && flags.hmacKeyFile !== undefined) usage(cmd, 'give --hmac-key or --hmac-key-file, not both');
-  const flag = flags.hmacKey !== undefined ? '--hmac-key' : '--hmac-key-file';
-  const text = flags.hmacKey ?? (flags.hmacKeyFile !== undefined ? readSmallFile(cmd, flag, flags.hmacKeyFile) : undefined);
-  if (text === undefined) {
-    if (flags.hmacKid !== undefined) usage(cmd, '--hmac-kid needs --hmac-key or --hmac-key-file');
-    return undefined;
-  }
-  const bytes = fromBase64Any(text);
-  if (!bytes) usage(cmd, `${flag}: not base64`);
-  try {
-    return new HmacSigningKey(bytes, flags.hmacKid);
-  } catch (err) {
-    if (err instanceof KeyFormatError) usage(cmd, `${flag}: ${err.message}`);
-    throw err;
-  }
-}
-
 function timeFlag(cmd: Command, flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const ms = parseRfc3339(value);
   if (ms === undefined) usage(cmd, `${flag}: expected an RFC 3339 time with an offset, e.g. 2026-11-25T10:00:00Z`);
   return ms;
-}
-
-function checkFiles(cmd: Command, files: readonly string[]): void {
-  for (const file of files) {
-    let isFile: boolean;
-    try {
-      isFile = statSync(file).isFile();
-    } catch {
-      usage(cmd, `no such file: ${file}`);
-    }
-    if (!isFile) usage(cmd, `not a file: ${file}`);
-  }
 }
 
 /**

@@ -1,12 +1,8 @@
-import { readFileSync, statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { fromBase64Any } from '../integrity/encoding.js';
-import { HmacSigningKey, KeyFormatError, type VerifyingKey, type Ed25519VerifyingKey } from '../integrity/keys.js';
 import { readInputFiles, type FileSummary } from '../integrity/read-inputs.js';
 import {
   formatLocation,
   formatSeqRange,
-  parseEd25519PublicKey,
   verifyRecords,
   type MalformedRecord,
   type RecordLocation,
@@ -14,6 +10,7 @@ import {
   type StreamState,
 } from '../integrity/verify.js';
 import { EXIT, type CliContext } from './main.js';
+import { checkFiles, hmacKeyFrom, publicKeyFrom, usage, type KeyFlags } from './key-flags.js';
 
 /**
  * `nis2-otel verify --format json` output (schema `nis2-otel.verify/1`). Fields are only ever
@@ -30,11 +27,7 @@ export interface VerifyJsonOutput {
   malformed: MalformedRecord[];
 }
 
-interface VerifyFlags {
-  publicKey: string[];
-  hmacKey?: string;
-  hmacKeyFile?: string;
-  hmacKid?: string;
+interface VerifyFlags extends KeyFlags {
   allowOpen?: boolean;
   format: 'text' | 'json';
   asOf?: string;
@@ -43,61 +36,6 @@ interface VerifyFlags {
 /** Whether a stream passes: intact and closed, or intact and open when open streams are allowed. */
 export function isAccepted(stream: StreamReport, allowOpen: boolean): boolean {
   return stream.state === 'intact-closed' || (allowOpen && stream.state === 'intact-open');
-}
-
-function usage(cmd: Command, message: string): never {
-  cmd.error(`error: ${message}`, { exitCode: EXIT.usage, code: 'nis2.usage' });
-}
-
-function readSmallFile(cmd: Command, flag: string, path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    usage(cmd, `${flag}: cannot read '${path}' (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-}
-
-/** A key given inline (base64/base64url of 32 bytes, or PEM) or as a file holding one. */
-function publicKeyFrom(cmd: Command, value: string): Ed25519VerifyingKey {
-  const inline = value.trim().startsWith('-----BEGIN') || fromBase64Any(value)?.length === 32;
-  const material = inline ? value : readSmallFile(cmd, '--public-key', value);
-  try {
-    return parseEd25519PublicKey(material);
-  } catch (err) {
-    if (err instanceof KeyFormatError) usage(cmd, `--public-key${inline ? '' : ` '${value}'`}: ${err.message}`);
-    throw err;
-  }
-}
-
-/** The HMAC key; error messages name the flag, never the key. */
-function hmacKeyFrom(cmd: Command, flags: VerifyFlags): VerifyingKey | undefined {
-  if (flags.hmacKey !== undefined && flags.hmacKeyFile !== undefined) usage(cmd, 'give --hmac-key or --hmac-key-file, not both');
-  const flag = flags.hmacKey !== undefined ? '--hmac-key' : '--hmac-key-file';
-  const text = flags.hmacKey ?? (flags.hmacKeyFile !== undefined ? readSmallFile(cmd, flag, flags.hmacKeyFile) : undefined);
-  if (text === undefined) {
-    if (flags.hmacKid !== undefined) usage(cmd, '--hmac-kid needs --hmac-key or --hmac-key-file');
-    return undefined;
-  }
-  const bytes = fromBase64Any(text);
-  if (!bytes) usage(cmd, `${flag}: not base64`);
-  try {
-    return new HmacSigningKey(bytes, flags.hmacKid);
-  } catch (err) {
-    if (err instanceof KeyFormatError) usage(cmd, `${flag}: ${err.message}`);
-    throw err;
-  }
-}
-
-function checkFiles(cmd: Command, files: readonly string[]): void {
-  for (const file of files) {
-    let isFile: boolean;
-    try {
-      isFile = statSync(file).isFile();
-    } catch {
-      usage(cmd, `no such file: ${file}`);
-    }
-    if (!isFile) usage(cmd, `not a file: ${file}`);
-  }
 }
 
 function asOfFrom(cmd: Command, value: string | undefined): number | undefined {
