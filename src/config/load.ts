@@ -150,10 +150,32 @@ function readConfigFile(path: string): Map<string, unknown> {
   try {
     data = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new Nis2Error('NIS2_ERR_CONFIG_FILE', `NIS2_CONFIG_FILE '${path}' is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+    // Position only: parser messages quote the text around the error, which may be a secret.
+    throw new Nis2Error('NIS2_ERR_CONFIG_FILE', `NIS2_CONFIG_FILE '${path}' is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}${parsePosition(err, text)}; fix the file`);
   }
   if (data === null || data === undefined) return new Map();
   return flatten(data, `config file '${path}'`);
+}
+
+/** ` at line L, column C` of a JSON or YAML parse error, without any of the file's text. */
+function parsePosition(err: unknown, text: string): string {
+  const linePos = (err as { linePos?: Array<{ line: number; col: number }> }).linePos?.[0];
+  if (linePos) return ` at line ${linePos.line}, column ${linePos.col}`;
+  const offset = /position (\d+)/.exec((err as Error).message ?? '')?.[1];
+  if (offset === undefined) return '';
+  const before = text.slice(0, Number(offset));
+  const line = before.split('\n').length;
+  return ` at line ${line}, column ${Number(offset) - before.lastIndexOf('\n')}`;
+}
+
+/** What a rejected value looked like, for the error message; never throws (BigInt, cycles). */
+function shown(raw: unknown): string {
+  try {
+    const text = JSON.stringify(raw);
+    return text === undefined ? `a ${typeof raw}` : text.slice(0, 80);
+  } catch {
+    return `a ${typeof raw}`;
+  }
 }
 
 function describe(spec: KeySpec, source: Source): string {
@@ -190,7 +212,7 @@ export function loadConfig(input: LoadConfigInput = {}): Nis2Config {
       values.set(spec.key, spec.programmaticOnly ? raw : spec.parse(raw));
     } catch (err) {
       if (!(err instanceof ValueError)) throw err;
-      const got = spec.secret ? 'the value given (not shown: it is a secret)' : `got ${JSON.stringify(raw)?.slice(0, 80)}`;
+      const got = spec.secret ? 'the value given (not shown: it is a secret)' : `got ${shown(raw)}`;
       throw new Nis2Error('NIS2_ERR_CONFIG_INVALID', `${describe(spec, source)}: ${err.message}; ${got}`);
     }
   }
@@ -249,8 +271,9 @@ export function loadConfig(input: LoadConfigInput = {}): Nis2Config {
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !(value instanceof RegExp) && !(value instanceof Map) && !ArrayBuffer.isView(value) && !Object.isFrozen(value)) {
-    for (const child of Object.values(value)) deepFreeze(child);
+    // Frozen before the children, so a cycle ends at the already-frozen object.
     Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
 }

@@ -68,8 +68,8 @@ export class LoginDefense implements Defense {
     active = this;
   }
 
-  #isLoginRoute(method: string, path: string): boolean {
-    return this.#routes.some((r) => (r.methods.length === 0 || r.methods.includes(method)) && r.pattern.test(path));
+  #isLoginRoute(method: string, path: string, alt: string | undefined): boolean {
+    return this.#routes.some((r) => (r.methods.length === 0 || r.methods.includes(method)) && (r.pattern.test(path) || (alt !== undefined && r.pattern.test(alt))));
   }
 
   #lockedFor(key: string, now: number): number {
@@ -91,7 +91,7 @@ export class LoginDefense implements Defense {
   }
 
   check(ctx: RequestContext): Verdict | undefined {
-    if (!this.#isLoginRoute(ctx.method, ctx.path)) return undefined;
+    if (!this.#isLoginRoute(ctx.method, ctx.path, ctx.altPath)) return undefined;
     this.#ips.set(ctx.req, ctx.ip);
     const now = this.#deps.now();
     let remaining = this.#lockedFor(`ip|${ctx.ip}`, now);

@@ -168,14 +168,18 @@ export class MfaDefense implements Defense {
   }
 
   #route(ctx: RequestContext): MfaRoute | undefined {
-    const path = matchPath(ctx.path);
+    // ctx.path is already normalised by the guard; a second pass would decode `%252e` into `.`.
+    return this.#routeFor(ctx.method, ctx.path) ?? (ctx.altPath === undefined ? undefined : this.#routeFor(ctx.method, ctx.altPath));
+  }
+
+  #routeFor(method: string, path: string): MfaRoute | undefined {
     if (this.#exempt !== undefined) {
       const bare = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
       if (bare.length === this.#exempt.length && bare.toLowerCase() === this.#exempt) return undefined;
     }
     const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : undefined;
     for (const r of this.#s.routes) {
-      if (r.methods.length === 0 ? ctx.method === 'OPTIONS' : !r.methods.includes(ctx.method)) continue;
+      if (r.methods.length === 0 ? method === 'OPTIONS' : !r.methods.includes(method)) continue;
       if (r.pattern.test(path) || (trimmed !== undefined && r.pattern.test(trimmed))) return r;
     }
     return undefined;

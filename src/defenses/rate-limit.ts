@@ -96,15 +96,15 @@ export class RateLimitDefense implements Defense {
     return [...this.#policies.map((p) => p.store), this.#default.store];
   }
 
-  #policyFor(method: string, path: string): Policy {
+  #policyFor(method: string, path: string, alt: string | undefined): Policy {
     for (const p of this.#policies) {
-      if ((p.methods.length === 0 || p.methods.includes(method)) && p.pattern!.test(path)) return p;
+      if ((p.methods.length === 0 || p.methods.includes(method)) && (p.pattern!.test(path) || (alt !== undefined && p.pattern!.test(alt)))) return p;
     }
     return this.#default;
   }
 
   check(ctx: RequestContext): Verdict | undefined | Promise<Verdict | undefined> {
-    const policy = this.#policyFor(ctx.method, ctx.path);
+    const policy = this.#policyFor(ctx.method, ctx.path, ctx.altPath);
     const key = clientKey(ctx.ip, this.#ipv6Prefix, this.#key) ? this.#key : NON_IP_KEY;
     if (policy === this.#default && this.#external) return this.#checkExternal(ctx, policy, `${key.hi}:${key.lo}`);
     if (policy.shared) return this.#checkShared(ctx, policy, { hi: key.hi, lo: key.lo });

@@ -201,6 +201,8 @@ export class TelemetryEndpoint implements Defense {
     const r = res as import('node:http').ServerResponse;
     if (!r.headersSent) {
       for (const [k, v] of headers ?? []) r.setHeader(k, v);
+      // Refused before the body was read: close, or a client could keep trickling that body.
+      if (status >= 400 && typeof r.setHeader === 'function' && !('stream' in r)) r.setHeader('Connection', 'close');
       r.setHeader('Cache-Control', 'no-store');
       if (body === undefined) {
         r.statusCode = status;

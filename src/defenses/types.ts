@@ -18,8 +18,13 @@ export interface RequestContext {
   /** True when the peer is a configured trusted proxy (headers such proxies set may be believed). */
   readonly viaTrustedProxy: boolean;
   readonly method: string;
-  /** Path without query string. */
+  /** Path without query string, normalised (see `src/net/path.ts`). */
   readonly path: string;
+  /**
+   * The path with dot segments kept literally, when that differs from `path` (`/admin/..`):
+   * route policies match if either spelling matches, so no router's reading escapes them.
+   */
+  readonly altPath: string | undefined;
   readonly span: Span | undefined;
   /** Response headers a defense wants on the response whether it blocks or not. */
   headers: Array<[string, string]> | undefined;

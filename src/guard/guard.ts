@@ -12,7 +12,7 @@ import {
 } from '../semconv.js';
 import { warnOnce } from '../warn.js';
 import { ClientIpResolver, peerOf } from './client-ip.js';
-import { matchPath } from '../net/path.js';
+import { literalPathVariant, matchPath } from '../net/path.js';
 import type { Pseudonymizer } from '../privacy/pseudonym.js';
 import { getUser } from './request-user.js';
 import { writeBlock, writeUpgradeBlock } from './respond.js';
@@ -47,6 +47,10 @@ export class Guard {
   decide(req: AnyRequest, res: AnyResponse | undefined, socket?: Duplex): Decision {
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
+    const rawPath = q >= 0 ? rawUrl.slice(0, q) : rawUrl;
+    // Normalised once for every defense, so `//login`, `/%6cogin` or `http://x/login` cannot
+    // dodge a route policy that the app's router would still match.
+    const path = matchPath(rawPath);
     const peer = peerOf(req);
     const ctx: RequestContext = {
       req,
@@ -56,9 +60,8 @@ export class Guard {
       viaTrustedProxy: this.#resolver.isTrusted(peer),
       bypass: false,
       method: req.method ?? 'GET',
-      // Normalised once for every defense, so `//login`, `/%6cogin` or `http://x/login` cannot
-      // dodge a route policy that the app's router would still match.
-      path: matchPath(q >= 0 ? rawUrl.slice(0, q) : rawUrl),
+      path,
+      altPath: literalPathVariant(rawPath, path),
       span: recordingSpan(),
       headers: undefined,
     };

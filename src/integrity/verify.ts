@@ -344,7 +344,19 @@ function withoutSig(env: RawEnvelope, seq?: number): Record<string, unknown> {
  * (`stream`, `ts`, `v`) are strings or numbers, so the last textual match is the top-level one (a
  * quote inside a JSON string is always escaped).
  */
-function signedBytes(slot: { rec: Rec; canonical: boolean }, env: CheckedEnvelope): Buffer {
+/**
+ * JCS of a value, or undefined when it has none (a lone surrogate escaped as `\ud83d` is valid
+ * JSON but not I-JSON, and RFC 8785 refuses it): such a record cannot carry a valid signature.
+ */
+function canonicalOrUndefined(value: unknown): string | undefined {
+  try {
+    return canonicalJson(value);
+  } catch {
+    return undefined;
+  }
+}
+
+function signedBytes(slot: { rec: Rec; canonical: boolean }, env: CheckedEnvelope): Buffer | undefined {
   if (slot.canonical && env.sig !== undefined) {
     const member = `,"sig":"${env.sig}"`;
     const at = slot.rec.body.lastIndexOf(member);
@@ -352,7 +364,8 @@ function signedBytes(slot: { rec: Rec; canonical: boolean }, env: CheckedEnvelop
       return Buffer.from(slot.rec.body.slice(0, at) + slot.rec.body.slice(at + member.length), 'utf8');
     }
   }
-  return Buffer.from(canonicalJson(withoutSig(env)), 'utf8');
+  const text = canonicalOrUndefined(withoutSig(env));
+  return text === undefined ? undefined : Buffer.from(text, 'utf8');
 }
 
 function tsOf(env: RawEnvelope): number {
@@ -370,6 +383,9 @@ function shapeError(env: RawEnvelope, tsMs: number): string | undefined {
   if (env.alg === CHAIN_ALG) return env.sig === undefined ? undefined : 'a `chain` record carries a `sig`';
   if (env.alg !== 'Ed25519' && env.alg !== 'HMAC-SHA256') return `unknown \`alg\` ${JSON.stringify(env.alg) ?? 'undefined'}`;
   if (typeof env.sig !== 'string' || !B64URL.test(env.sig)) return '`sig` is missing or not base64url';
+  // One spelling only: base64url's unused trailing bits could otherwise change the bytes of a
+  // record without changing the signature it decodes to.
+  if (Buffer.from(env.sig, 'base64url').toString('base64url') !== env.sig) return '`sig` is not in canonical base64url';
   return undefined;
 }
 
@@ -612,7 +628,9 @@ function resolveKey(first: Rec, ring: Keyring): StreamKey {
 
 function verifySig(slot: { rec: Rec; canonical: boolean }, env: CheckedEnvelope, sk: StreamKey, asSeq?: number): boolean {
   if (!sk.key || sk.key.alg !== env.alg || env.sig === undefined) return false;
-  const data = asSeq === undefined ? signedBytes(slot, env) : Buffer.from(canonicalJson(withoutSig(env, asSeq)), 'utf8');
+  const text = asSeq === undefined ? undefined : canonicalOrUndefined(withoutSig(env, asSeq));
+  const data = asSeq === undefined ? signedBytes(slot, env) : text === undefined ? undefined : Buffer.from(text, 'utf8');
+  if (data === undefined) return false;
   return sk.key.verify(data, Buffer.from(env.sig, 'base64url'));
 }
 
@@ -788,7 +806,7 @@ function verifyStream(id: string, recs: Rec[], ring: Keyring): StreamReport {
   for (const s of slots) {
     const ms = s.tsMs;
     if (before && ms < beforeMs && !reordered.has(s.seq)) {
-      problems.push(problem('time-backwards', before.seq, s.seq, `ts goes backwards from ${before.env!.ts} to ${s.env!.ts}`, [before.rec.at, s.rec.at]));
+      problems.push(problem('time-backwards', before.seq, s.seq, `ts goes backwards from ${String(before.rec.env.ts)} to ${String(s.rec.env.ts)}`, [before.rec.at, s.rec.at]));
     }
     if (!Number.isNaN(ms)) {
       before = s;
@@ -866,7 +884,7 @@ function detectReordering(slots: readonly Slot[], key: StreamKey, problems: Prob
       if (++trials > MAX_REORDER_TRIALS) break search;
       const fits = s.sig === 'bad'
         ? verifySig(s, s.env!, key, t.seq)
-        : prevs.has(sha256(canonicalJson({ ...s.rec.env, seq: t.seq })));
+        : prevs.has(sha256(canonicalOrUndefined({ ...s.rec.env, seq: t.seq }) ?? ''));
       if (fits) {
         s.signedAs = t.seq;
         moved.add(s.seq);

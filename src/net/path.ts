@@ -40,3 +40,19 @@ export function matchPath(path: string): string {
   }
   return `/${out.join('/')}`;
 }
+
+/**
+ * The same path with `.` and `..` kept as literal segments (decoded once, `\` read as `/`, empty
+ * segments dropped), for routers that do not resolve dot segments (Express, find-my-way): to them
+ * `/admin/..` is under `/admin`. Returns undefined when it equals {@link matchPath}'s result, so a
+ * route policy tests at most two spellings and protects when either matches.
+ */
+export function literalPathVariant(path: string, resolved: string): string | undefined {
+  if (!NEEDS_NORMALISING.test(path)) return undefined;
+  let p = path.startsWith('/') ? path : stripOrigin(path);
+  if (p.includes('%')) p = p.replace(ASCII_ESCAPE, (m, hex: string) => { const c = parseInt(hex, 16); return c < 0x80 ? String.fromCharCode(c) : m; });
+  p = p.replaceAll('\\', '/');
+  const segments = p.split('/').filter((seg, i, all) => seg !== '' || i === all.length - 1);
+  const literal = `/${segments.join('/')}`.replace(/\/{2,}/g, '/');
+  return literal === resolved ? undefined : literal;
+}
