@@ -14,7 +14,7 @@ import { Nis2Error } from './errors.js';
 import { createNis2LogPipeline } from './export/create-processor.js';
 import { Nis2Instrumentation } from './guard/instrumentation.js';
 import { installShutdownHooks } from './lifecycle.js';
-import { ATTR_NIS2_SUPPRESSED_COUNT, EVENT_EVENTS_SUPPRESSED } from './semconv.js';
+import { ATTR_NIS2_REASON, ATTR_NIS2_SUPPRESSED_COUNT, EVENT_EVENTS_SUPPRESSED } from './semconv.js';
 import { warnOnce } from './warn.js';
 
 const DETECTORS: Record<string, ResourceDetector> = {
@@ -75,6 +75,16 @@ export function startNis2(options?: Nis2Options): Nis2Registration {
   const pipeline = createNis2LogPipeline({ resolvedConfig: config, resource });
   const loggerProvider = new LoggerProvider({ resource, processors: [pipeline.processor] });
   const instrumentation = new Nis2Instrumentation({ resolvedConfig: config, loggerProvider, enabled: false });
+  // A webhook that cannot be reached is itself a security-relevant fact: it goes into the stream.
+  pipeline.onAlertDeliveryFailure((failure) => instrumentation.emitter.emit({
+    name: 'nis2.alerting.delivery_failed',
+    severity: 'WARN',
+    attrs: {
+      'nis2.alerting.destination': failure.destination, 'nis2.alerting.type': failure.type, 'nis2.alerting.event': failure.event,
+      'nis2.alerting.attempts': failure.attempts, [ATTR_NIS2_REASON]: failure.reason, ...(failure.status !== undefined && { 'http.response.status_code': failure.status }),
+    },
+    aggregateKey: `alerting|${failure.destination}|${failure.reason}`,
+  }));
   if (pipeline.spool) {
     // What a spool cap drops must show in the signed stream itself.
     pipeline.spool.onDrop = (dropped) => instrumentation.emitter.emit({

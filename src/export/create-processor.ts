@@ -2,6 +2,7 @@ import type { Resource } from '@opentelemetry/resources';
 import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { loadConfig, type Nis2Config, type Nis2Options } from '../config/load.js';
 import { createAlertingProcessor } from '../alerting/processor.js';
+import type { DeliveryFailure } from '../alerting/types.js';
 import { resolveSigningKey, type ResolvedSigningKey } from '../integrity/key-source.js';
 import { StreamSigner } from '../integrity/stream-signer.js';
 import { Nis2Error } from '../errors.js';
@@ -34,6 +35,8 @@ export interface Nis2LogPipeline {
   readonly eventsFile: string | undefined;
   /** The durable spool in front of the OTLP exporter, when both are on. */
   readonly spool: DurableSpool | undefined;
+  /** Where webhook delivery failures go (register turns them into signed events). */
+  onAlertDeliveryFailure(sink: (failure: DeliveryFailure) => void): void;
 }
 
 /** The kid of the PII sealing key when sealing is on (same rule as the emitter's PII step). */
@@ -88,7 +91,9 @@ export function createNis2LogPipeline(options: CreateNis2LogProcessorOptions = {
   }
   if (options.extraDownstream) downstream.push(...options.extraDownstream);
   // Last, so webhooks see each record after it is signed and already on its way to the log.
-  const alerting = createAlertingProcessor(config);
+  // Delivery failures are reported back into the stream by whoever owns the emitter (register).
+  let alertFailureSink: ((failure: DeliveryFailure) => void) | undefined;
+  const alerting = createAlertingProcessor(config, { onDeliveryFailure: (failure) => alertFailureSink?.(failure) });
   if (alerting) downstream.push(alerting);
   const processor = new Nis2SigningProcessor({
     signer: new StreamSigner(key.key),
@@ -100,7 +105,7 @@ export function createNis2LogPipeline(options: CreateNis2LogProcessorOptions = {
     serviceName: config.serviceName,
     piiKeyId: piiKeyId(config),
   });
-  return { processor, key, config, eventsFile, spool };
+  return { processor, key, config, eventsFile, spool, onAlertDeliveryFailure: (sink) => { alertFailureSink = sink; } };
 }
 
 /**
