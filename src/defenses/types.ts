@@ -24,7 +24,7 @@ export interface RequestContext {
    * The path with dot segments kept literally, when that differs from `path` (`/admin/..`):
    * route policies match if either spelling matches, so no router's reading escapes them.
    */
-  readonly altPath: string | undefined;
+  readonly altPath?: string | undefined;
   readonly span: Span | undefined;
   /** Response headers a defense wants on the response whether it blocks or not. */
   headers: Array<[string, string]> | undefined;
