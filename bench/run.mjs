@@ -4,8 +4,10 @@
 //   npm run bench -- --full       the long one (more rounds, longer runs), same files
 //   npm run bench -- --smoke      every scenario for ~1 s, to keep the harness from rotting; writes
 //                                 to a temp dir (or --out) so published figures are never replaced
-// Other flags: --only http-hello,http-express,rejection,flood,spray,micro · --loader wrk|autocannon
+// Other flags: --only http-hello,http-express,rejection,flood,spray,micro · --variants bare,otel,…
+//              (HTTP variants, bench/http/variants.mjs) · --loader wrk|autocannon
 //              --out <dir> · --build (rebuild dist/ first)
+//   node bench/run.mjs --render [results.json]   re-renders latest.md from a results file
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -29,21 +31,34 @@ const MODES = {
 };
 
 function parseArgs(argv) {
-  const a = { mode: 'quick', only: SCENARIOS, loader: 'auto', out: undefined, build: false };
+  const a = { mode: 'quick', only: SCENARIOS, variants: undefined, loader: 'auto', out: undefined, build: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     if (k === '--smoke' || k === '--full' || k === '--quick') a.mode = k.slice(2);
     else if (k === '--only') a.only = argv[++i].split(',').map((s) => s.trim());
+    else if (k === '--variants') a.variants = argv[++i].split(',').map((s) => s.trim());
     else if (k === '--loader') a.loader = argv[++i];
     else if (k === '--out') a.out = argv[++i];
     else if (k === '--build') a.build = true;
-    else if (k === '--help' || k === '-h') { console.log('usage: node bench/run.mjs [--smoke|--quick|--full] [--only a,b] [--loader wrk|autocannon] [--out dir] [--build]'); process.exit(0); }
+    else if (k === '--help' || k === '-h') { console.log('usage: node bench/run.mjs [--smoke|--quick|--full] [--only a,b] [--variants a,b] [--loader wrk|autocannon] [--out dir] [--build]'); process.exit(0); }
     else throw new Error(`unknown argument ${k}`);
   }
   for (const s of a.only) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (one of ${SCENARIOS.join(', ')})`);
   return a;
 }
 
+if (process.argv[2] === '--render') {
+  // Re-renders latest.md (and the targets in latest.json) from a results file, after a report change.
+  const { readFileSync } = await import('node:fs');
+  const file = process.argv[3] ?? join(ROOT, 'bench/results/latest.json');
+  const saved = JSON.parse(readFileSync(file, 'utf8'));
+  saved.targets = evaluateTargets(saved);
+  const text = renderMarkdown(saved);
+  writeFileSync(file, `${JSON.stringify(saved, null, 2)}\n`);
+  writeFileSync(file.replace(/\.json$/, '.md'), `${text}\n`);
+  process.stdout.write(`${text}\n`);
+  process.exit(0);
+}
 const args = parseArgs(process.argv.slice(2));
 const p = MODES[args.mode];
 const log = (s) => process.stderr.write(`${s}\n`);
@@ -74,7 +89,7 @@ try {
   for (const app of ['hello', 'express']) {
     if (!args.only.includes(`http-${app}`)) continue;
     log(`[bench] HTTP overhead, ${app}`);
-    res.http[app] = await runOverhead({ app, ...common });
+    res.http[app] = await runOverhead({ app, only: args.variants, ...common });
   }
   if (args.only.includes('rejection')) {
     log('[bench] rejection cost');

@@ -4,6 +4,7 @@
 // rounds; the ratio rejected/served > 1 means a 429 costs less than a served request.
 import { join } from 'node:path';
 import { runLoad } from '../lib/load.mjs';
+import { measure } from '../http/overhead.mjs';
 import { closedPort, startServer } from '../lib/proc.mjs';
 import { pairedRatio, summary } from '../lib/stats.mjs';
 import { processSpec } from '../http/variants.mjs';
@@ -22,23 +23,28 @@ export async function runRejection({ rounds, durationS, warmupS, connections, lo
         servers[kind] = await startServer({ label: `rejection ${variant} ${kind}`, ...spec });
       }
       const s = { served: [], rejected: [] };
+      const cpu = { served: [], rejected: [] };
       const non2xx = { served: 0, rejected: 0 };
       const total = { served: 0, rejected: 0 };
       for (let r = 0; r < rounds; r++) {
         for (const kind of r % 2 ? ['rejected', 'served'] : ['served', 'rejected']) {
           const url = servers[kind].url;
           if (warmupS > 0) await runLoad({ url, durationS: warmupS, connections, loader });
-          const m = await runLoad({ url, durationS, connections, loader });
+          const m = await measure(servers[kind], { url, durationS, connections, loader });
           s[kind].push(m.rps);
+          cpu[kind].push(m.cpuUsPerReq);
           non2xx[kind] += m.non2xx;
           total[kind] += m.requests;
-          log(`  rejection ${variant} r${r + 1} ${kind.padEnd(8)} ${Math.round(m.rps).toString().padStart(7)} req/s  non-2xx ${m.non2xx}/${m.requests}`);
+          log(`  rejection ${variant} r${r + 1} ${kind.padEnd(8)} ${Math.round(m.rps).toString().padStart(7)} req/s  CPU ${m.cpuUsPerReq.toFixed(1)} µs/req  non-2xx ${m.non2xx}/${m.requests}`);
         }
       }
       out[variant] = {
         servedRps: summary(s.served),
         rejectedRps: summary(s.rejected),
         ratio: pairedRatio(s.rejected, s.served),
+        servedCpuUsPerReq: summary(cpu.served),
+        rejectedCpuUsPerReq: summary(cpu.rejected),
+        cpuRatio: pairedRatio(cpu.rejected, cpu.served),
         rejectedShare: total.rejected ? non2xx.rejected / total.rejected : 0,
         servedNon2xx: non2xx.served,
       };

@@ -17,6 +17,26 @@ function rssMiB(pid) {
   }
 }
 
+/** CPU seconds (user + system, all threads) a process has used so far; undefined off Linux. */
+export function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in USER_HZ (100 on Linux)
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs one measured load and adds the server's CPU time per request (µs), robust to a slow loader. */
+export async function measure(server, load) {
+  const c0 = cpuSeconds(server.pid);
+  const m = await runLoad(load);
+  const c1 = cpuSeconds(server.pid);
+  m.cpuUsPerReq = c0 !== undefined && c1 !== undefined && m.requests > 0 ? ((c1 - c0) * 1e6) / m.requests : NaN;
+  return m;
+}
+
 /**
  * @param {object} o
  * @param {'hello'|'express'} o.app
@@ -50,9 +70,9 @@ export async function runOverhead({ app, only, rounds, durationS, warmupS, conne
           continue;
         }
         if (warmupS > 0) await runLoad({ url: s.url, durationS: warmupS, connections, loader });
-        const m = await runLoad({ url: s.url, durationS, connections, loader });
+        const m = await measure(s, { url: s.url, durationS, connections, loader });
         samples[id].push(m);
-        log(`  ${app} r${r + 1} ${id.padEnd(26)} ${Math.round(m.rps).toString().padStart(7)} req/s  p50 ${(m.latencyUs.p50 / 1000).toFixed(2)} ms  p99 ${(m.latencyUs.p99 / 1000).toFixed(2)} ms${m.non2xx || m.errors ? `  non2xx ${m.non2xx} errors ${m.errors}` : ''}`);
+        log(`  ${app} r${r + 1} ${id.padEnd(26)} ${Math.round(m.rps).toString().padStart(7)} req/s  p50 ${(m.latencyUs.p50 / 1000).toFixed(2)} ms  p99 ${(m.latencyUs.p99 / 1000).toFixed(2)} ms  CPU ${m.cpuUsPerReq.toFixed(1)} µs/req${m.non2xx || m.errors ? `  non2xx ${m.non2xx} errors ${m.errors}` : ''}`);
       }
     }
   } finally {
@@ -74,6 +94,7 @@ export async function runOverhead({ app, only, rounds, durationS, warmupS, conne
           throughput: pairedRatio(col(id, (m) => m.rps), col(base, (m) => m.rps)),
           p50: pairedRatio(col(id, (m) => m.latencyUs.p50), col(base, (m) => m.latencyUs.p50)),
           p99: pairedRatio(col(id, (m) => m.latencyUs.p99), col(base, (m) => m.latencyUs.p99)),
+          cpuPerReq: pairedRatio(col(id, (m) => m.cpuUsPerReq), col(base, (m) => m.cpuUsPerReq)),
         }
       : undefined);
     variants[id] = {
@@ -81,12 +102,13 @@ export async function runOverhead({ app, only, rounds, durationS, warmupS, conne
       rps,
       p50Us: summary(col(id, (m) => m.latencyUs.p50)),
       p99Us: summary(col(id, (m) => m.latencyUs.p99)),
+      cpuUsPerReq: summary(col(id, (m) => m.cpuUsPerReq)),
       non2xx: ok.reduce((a, m) => a + m.non2xx, 0),
       errors: ok.reduce((a, m) => a + m.errors, 0),
       rssMiB: servers.get(id).rss,
       vsBare: ratio('bare'),
       vsOtel: ratio('otel'),
-      samples: ok.map((m) => ({ rps: round(m.rps, 0), p50Us: m.latencyUs.p50, p99Us: m.latencyUs.p99, non2xx: m.non2xx, errors: m.errors })),
+      samples: ok.map((m) => ({ rps: round(m.rps, 0), p50Us: m.latencyUs.p50, p99Us: m.latencyUs.p99, cpuUsPerReq: round(m.cpuUsPerReq, 2), non2xx: m.non2xx, errors: m.errors })),
     };
   }
   return { app, rounds, durationS, warmupS, connections, loader: samples[ids[0]]?.find(Boolean)?.loader, variants, skipped };

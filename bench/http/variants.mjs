@@ -18,6 +18,7 @@ export const VARIANTS = [
   { id: 'otel+guard+access-chain', label: '(4) (3) + signed access record per request, chain', apps: ['hello', 'express'] },
   { id: 'otel+guard+access-record', label: '(4′) (3) + signed access record per request, record', apps: ['hello', 'express'] },
   { id: 'guard', label: '(5) @nis2/otel register hook, no tracing', apps: ['hello', 'express'] },
+  { id: 'otel-untraced', label: '(5ref) NodeSDK + instrumentation-http and -express, no tracer provider (what (5) runs beside the guard)', apps: ['hello', 'express'] },
   { id: 'express-rate-limit', label: '(6) express-rate-limit (MemoryStore)', apps: ['express'] },
   { id: 'dd-trace-appsec', label: '(6) dd-trace with AppSec', apps: ['hello', 'express'], requires: 'dd-trace/init' },
   { id: 'aikido', label: '(6) Aikido Zen (offline, blocking mode)', apps: ['hello', 'express'], requires: '@aikidosec/firewall' },
@@ -45,6 +46,11 @@ export function processSpec(variantId, app, { dir, closedPort }) {
       break;
     case 'otel':
       nodeArgs.push('--require', OTEL_PRELOAD);
+      break;
+    case 'otel-untraced':
+      nodeArgs.push('--require', OTEL_PRELOAD);
+      env.BENCH_SPANS = 'none';
+      env.BENCH_EXPRESS_INSTR = '1';
       break;
     case 'otel+guard':
     case 'otel+guard+access-chain':

@@ -49,10 +49,11 @@ test('bench --smoke runs every scenario and writes results of the published shap
     for (const app of ['hello', 'express']) {
       const block = res.http[app];
       assert.ok(block, `no HTTP results for ${app}`);
-      for (const id of ['bare', 'otel', 'otel+guard', 'otel+guard+access-chain', 'otel+guard+access-record', 'guard']) {
+      for (const id of ['bare', 'otel', 'otel+guard', 'otel+guard+access-chain', 'otel+guard+access-record', 'guard', 'otel-untraced']) {
         const v = block.variants[id];
         assert.ok(v, `${app}/${id} was not measured: ${block.skipped[id] ?? ''}`);
-        assert.ok(v.rps.median > 0 && v.p50Us.median > 0 && v.p99Us.median >= v.p50Us.median, `${app}/${id} has no throughput/latency`);
+        // autocannon (the loader where wrk is not installed) reports latency in whole milliseconds: p50 may be 0.
+        assert.ok(v.rps.median > 0 && v.p50Us.median >= 0 && v.p99Us.median >= v.p50Us.median, `${app}/${id} has no throughput/latency`);
         if (id !== 'bare') assert.ok(v.vsBare!.throughput.median > 0, `${app}/${id} has no ratio against bare`);
         if (id !== 'otel') assert.ok(v.vsOtel!.throughput.median > 0, `${app}/${id} has no ratio against OTel`);
       }
