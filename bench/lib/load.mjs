@@ -3,7 +3,7 @@
 // autocannon's programmatic API in a child process (bench/lib/autocannon-worker.mjs). Every run
 // targets 127.0.0.1 only and stops by itself after `durationS`.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +31,10 @@ function assertLoopback(url) {
 
 let luaDir;
 function wrkScript(xffPool) {
-  luaDir ??= mkdtempSync(join(tmpdir(), 'nis2-bench-wrk-'));
+  if (luaDir === undefined) {
+    luaDir = mkdtempSync(join(tmpdir(), 'nis2-bench-wrk-'));
+    process.once('exit', () => rmSync(luaDir, { recursive: true, force: true }));
+  }
   const file = join(luaDir, `report-${xffPool ?? 0}.lua`);
   // X-Forwarded-For spray: addresses from 198.18.0.0/15 (RFC 2544's benchmarking range); they only
   // ever appear in a header, the connection is always to 127.0.0.1.
