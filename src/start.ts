@@ -95,8 +95,16 @@ export function startNis2(options?: Nis2Options): Nis2Registration {
   }
 
   let sdk: NodeSDK | undefined;
+  const traces = exportConfigured(env, 'TRACES');
+  const metrics = exportConfigured(env, 'METRICS');
+  const appLogs = exportConfigured(env, 'LOGS');
   if (sdkAlreadyRegistered()) {
     warnOnce('NIS2_WRN_SDK_PRESENT', 'an OpenTelemetry SDK is already registered: @nis2/otel installs only its guard and its own LoggerProvider.');
+    registerInstrumentations({ instrumentations: [instrumentation] });
+  } else if (!traces && !metrics && !appLogs) {
+    // Nothing of the app's telemetry would be exported: instrumenting http anyway costs more CPU
+    // per request than the guard itself (measured in bench/), for spans no one receives. The guard
+    // alone; security events have their own pipeline.
     registerInstrumentations({ instrumentations: [instrumentation] });
   } else {
     sdk = new NodeSDK({
@@ -105,10 +113,10 @@ export function startNis2(options?: Nis2Options): Nis2Registration {
       // Express spans too (route and middleware), for CommonJS and, through register.mjs's
       // import-in-the-middle hook, ESM apps; other frameworks' instrumentations can be added with
       // the programmatic NodeSDK path.
-      instrumentations: [new HttpInstrumentation(), new ExpressInstrumentation(), instrumentation],
-      ...(exportConfigured(env, 'TRACES') ? {} : { spanProcessors: [] as SpanProcessor[] }),
-      ...(exportConfigured(env, 'METRICS') ? {} : { metricReaders: [] }),
-      ...(exportConfigured(env, 'LOGS') ? {} : { logRecordProcessors: [] }),
+      instrumentations: [new HttpInstrumentation(), ...(traces ? [new ExpressInstrumentation()] : []), instrumentation],
+      ...(traces ? {} : { spanProcessors: [] as SpanProcessor[] }),
+      ...(metrics ? {} : { metricReaders: [] }),
+      ...(appLogs ? {} : { logRecordProcessors: [] }),
     });
     sdk.start();
   }

@@ -120,8 +120,8 @@ const CORE_KEYS: readonly KeySpec[] = [
     doc: 'IPv6 clients are limited per prefix of this length (one subscriber usually holds a /56).' },
   { key: 'rateLimit.maxKeys', env: 'NIS2_RATE_LIMIT_MAX_KEYS', defaultValue: 1_000_000, parse: parseInteger(1024, 64_000_000),
     doc: 'Cap on tracked clients per policy in memory; the least recently seen in a full bucket is evicted (≈ 32 bytes per key, see Benchmarks).' },
-  { key: 'rateLimit.headers', env: 'NIS2_RATE_LIMIT_HEADERS', defaultValue: true, parse: parseBoolean,
-    doc: 'Send `RateLimit`/`RateLimit-Policy` on allowed responses too (they are always sent with a 429).' },
+  { key: 'rateLimit.headers', env: 'NIS2_RATE_LIMIT_HEADERS', defaultValue: false, parse: parseBoolean,
+    doc: 'Send `RateLimit`/`RateLimit-Policy` on allowed responses too (always sent with a 429). Off by default: two headers on every response cost about as much as the limiter itself, and they tell every client the policy.' },
   // Events
   { key: 'accessLog', env: 'NIS2_ACCESS_LOG', defaultValue: 'off', parse: parseEnum('off', 'blocked', 'all'),
     doc: 'A signed `nis2.http.access` record per request: `all`, `blocked` only, or `off`.' },

@@ -70,11 +70,14 @@ export class SessionGuardDefense implements Defense {
   }
 
   #find(req: AnyRequest): Found | undefined {
-    for (const name of this.#cookies) {
-      const value = readCookie(req, name);
-      if (value) return { carrier: name, value };
+    // Most requests carry no cookie at all: one header look-up, not one per configured name.
+    if (req.headers['cookie'] !== undefined) {
+      for (const name of this.#cookies) {
+        const value = readCookie(req, name);
+        if (value) return { carrier: name, value };
+      }
     }
-    if (this.#bearer) {
+    if (this.#bearer && req.headers['authorization'] !== undefined) {
       const token = readBearer(req);
       if (token) return { carrier: 'authorization', value: token };
     }

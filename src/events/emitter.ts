@@ -58,6 +58,13 @@ export class SecurityEventEmitter {
     this.#sweeper.unref();
   }
 
+  /** Counts a repeat of an aggregated event without its attributes; false when it must be emitted. */
+  countRepeat(aggregateKey: string): boolean {
+    if (this.#closed || !this.#flood.countRepeat(aggregateKey, this.#now())) return false;
+    this.stats.aggregated++;
+    return true;
+  }
+
   /** Reports a security event (flood-controlled). */
   emit(event: SecurityEventInput, span?: SpanContext): void {
     if (this.#closed) return;

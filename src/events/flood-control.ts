@@ -64,6 +64,18 @@ export class FloodControl {
     this.#suppressed.set(name, (this.#suppressed.get(name) ?? 0) + count);
   }
 
+  /**
+   * Counts a repeat into an open aggregate and returns true, or returns false when the event must
+   * go through {@link admit}. Lets the caller skip building a repeat's attributes entirely: under a
+   * flood almost every event is such a repeat.
+   */
+  countRepeat(key: string, now: number): boolean {
+    const agg = this.#aggregates.get(key);
+    if (agg === undefined || now >= agg.windowEnd) return false;
+    agg.count++;
+    return true;
+  }
+
   /** Decides for one event; `emit` means the caller writes it now. */
   admit(event: SecurityEventInput, now: number, flushed: (summary: SecurityEventInput) => void): FloodDecision {
     const key = event.aggregateKey;

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { context, isSpanContextValid, trace, type Span } from '@opentelemetry/api';
 import type { Nis2Config } from '../config/load.js';
@@ -92,14 +92,18 @@ export class Guard {
     span?.setAttribute(ATTR_SECURITY_RULE_NAME, verdict.rule);
     span?.setAttribute(ATTR_NIS2_ACTION, verdict.action);
     span?.setAttribute(ATTR_NIS2_REASON, verdict.reason);
-    const attrs = this.#eventAttrs(ctx, verdict);
     if (verdict.action === 'monitor') {
-      this.#emitter.emit({ name: verdict.event, severity: verdict.severity, attrs, aggregateKey: verdict.aggregateKey }, span?.spanContext());
+      if (!this.#emitter.countRepeat(verdict.aggregateKey)) {
+        this.#emitter.emit({ name: verdict.event, severity: verdict.severity, attrs: this.#eventAttrs(ctx, verdict), aggregateKey: verdict.aggregateKey }, span?.spanContext());
+      }
       return true;
     }
     const sc = span?.spanContext();
-    const requestId = sc && isSpanContextValid(sc) ? sc.traceId : randomUUID();
+    const requestId = sc && isSpanContextValid(sc) ? sc.traceId : nextRequestId();
     const written = ctx.res ? writeBlock(ctx.req, ctx.res, verdict, requestId, ctx.headers) : socket ? writeUpgradeBlock(socket, verdict, requestId) : false;
+    // Under a flood almost every block repeats an open aggregate: count it, build nothing.
+    if (written && this.#accessLog === 'off' && this.#emitter.countRepeat(verdict.aggregateKey)) return false;
+    const attrs = this.#eventAttrs(ctx, verdict);
     if (!written) {
       // Headers already went out (another listener answered first): record the failed block honestly.
       span?.setAttribute(ATTR_NIS2_BLOCK_FAILED, true);
@@ -162,6 +166,18 @@ export class Guard {
     this.#emitter.emitAccess(attrs, span?.spanContext());
   }
 }
+const REQUEST_ID_PREFIX = randomBytes(8).toString('hex');
+let requestCounter = 0;
+
+/**
+ * Without tracing, a request id unique within the process and across restarts: 32 hex digits
+ * like a trace id (random per-process half, counter half), without a UUID per block.
+ */
+function nextRequestId(): string {
+  requestCounter = (requestCounter + 1) % Number.MAX_SAFE_INTEGER;
+  return `${REQUEST_ID_PREFIX}${requestCounter.toString(16).padStart(16, '0')}`;
+}
+
 /** The active server span, or undefined when tracing is off (a non-recording span has no ids worth logging). */
 function recordingSpan(): Span | undefined {
   const span = trace.getSpan(context.active());

@@ -13,7 +13,7 @@ const signing = new Nis2SigningProcessor({
   chainAccessRecords: false, checkpointIntervalMs: 60_000, checkpointEvery: 1000,
 });
 const provider = new LoggerProvider({ processors: [signing] });
-const config = loadConfig({ options: { signing: { keyDir: '/tmp/nis2-unused' }, export: { otlp: 'off', eventsFile: '/tmp/nis2-unused/e.jsonl' } }, env: {} });
+const config = loadConfig({ options: { signing: { keyDir: '/tmp/nis2-unused' }, export: { otlp: 'off', eventsFile: '/tmp/nis2-unused/e.jsonl' }, rateLimit: { headers: true } }, env: {} });
 const instrumentation = new Nis2Instrumentation({ resolvedConfig: config, loggerProvider: provider, rateLimiter: new RateLimiterMemory({ points: 2, duration: 60 }) });
 
 let handled = 0;

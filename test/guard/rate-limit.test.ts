@@ -61,7 +61,7 @@ const servers: Array<{ name: string; app: string; hook: Hook; protocol: 'http' |
 describe('over-limit requests on real servers', () => {
   for (const s of servers) {
     test(`${s.name}: answers 429 with Retry-After and RateLimit headers and never calls the app handler`, async () => {
-      const env: Record<string, string> = { NIS2_RATE_LIMIT: '3/60s', NIS2_RATE_LIMIT_ROUTES: COUNT_ROUTE, APP_PROTOCOL: s.protocol };
+      const env: Record<string, string> = { NIS2_RATE_LIMIT: '3/60s', NIS2_RATE_LIMIT_ROUTES: COUNT_ROUTE, NIS2_RATE_LIMIT_HEADERS: 'true', APP_PROTOCOL: s.protocol };
       if (s.protocol !== 'http') {
         env['APP_TLS_KEY'] = certificate().keyPath;
         env['APP_TLS_CERT'] = certificate().certPath;
@@ -78,7 +78,7 @@ describe('over-limit requests on real servers', () => {
 
         assert.deepEqual(allowed.map((r) => r.status), [200, 200, 200], allowed.map((r) => r.body).join(' | '));
         assert.ok(allowed[0]!.body.startsWith('ok GET /item/0'), allowed[0]!.body);
-        // Allowed responses carry the current state too (rateLimit.headers defaults to true).
+        // Allowed responses carry the current state too when rateLimit.headers is on (off by default).
         assert.deepEqual(allowed.map((r) => parseRateLimitHeaders(r.headers).policy), Array(3).fill({ name: 'default', q: 3, w: 60 }));
         assert.deepEqual(allowed.map((r) => parseRateLimitHeaders(r.headers).limit?.r), [2, 1, 0]);
 
@@ -127,7 +127,7 @@ describe('policies and modes (child process, plain http)', () => {
   test('per-route policy limits only its method and path; other routes use the default policy', async () => {
     const app = await spawnApp({
       app: 'http.cjs',
-      env: { NIS2_RATE_LIMIT: '100/60s', NIS2_RATE_LIMIT_ROUTES: `POST /login=2/60s, ${COUNT_ROUTE}` },
+      env: { NIS2_RATE_LIMIT: '100/60s', NIS2_RATE_LIMIT_ROUTES: `POST /login=2/60s, ${COUNT_ROUTE}`, NIS2_RATE_LIMIT_HEADERS: 'true' },
     });
     const client = http1Client(app.port, 'http');
     try {
