@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AnyRequest, AnyResponse, Verdict } from '../defenses/types.js';
 
+const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
 const ERROR_NAMES: Record<number, string> = { 401: 'unauthorized', 403: 'forbidden', 429: 'too_many_requests' };
 
 /** True for browsers (an `Accept` that asks for HTML); they get pages and redirects, APIs get JSON. */
@@ -30,16 +31,19 @@ export function writeBlock(req: AnyRequest, res: AnyResponse, verdict: Verdict, 
     body = `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body><h1>${escapeHtml(title)}</h1><p>Request ID: ${escapeHtml(requestId)}</p></body></html>`;
   } else {
     type = 'application/json; charset=utf-8';
-    body = JSON.stringify({ error, reason: verdict.reason, requestId });
+    // The block path is the flood path: reasons and ids are plain tokens, so no JSON.stringify.
+    body = TOKEN.test(verdict.reason) && TOKEN.test(requestId)
+      ? `{"error":"${error}","reason":"${verdict.reason}","requestId":"${requestId}"}`
+      : JSON.stringify({ error, reason: verdict.reason, requestId });
   }
-  const r = res as import('node:http').ServerResponse;
-  if (extra) for (const [k, v] of extra) r.setHeader(k, v);
-  if (verdict.headers) for (const [k, v] of verdict.headers) r.setHeader(k, v);
-  r.setHeader('Content-Type', type);
-  r.setHeader('Content-Length', Buffer.byteLength(body));
-  r.setHeader('Cache-Control', 'no-store');
-  r.statusCode = verdict.status;
-  r.end(body);
+  // One writeHead with every header instead of a setHeader call each.
+  const headers: Record<string, string | number> = {};
+  if (extra) for (const [k, v] of extra) headers[k] = v;
+  if (verdict.headers) for (const [k, v] of verdict.headers) headers[k] = v;
+  headers['Content-Type'] = type;
+  headers['Content-Length'] = Buffer.byteLength(body);
+  headers['Cache-Control'] = 'no-store';
+  (res as import('node:http').ServerResponse).writeHead(verdict.status, headers).end(body);
   return true;
 }
 
