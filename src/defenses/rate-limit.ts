@@ -28,14 +28,6 @@ interface Policy {
   readonly policyHeader: string;
 }
 
-/** Where a request's rate-limit state stands, for headers and events. */
-export interface RateLimitState {
-  policy: string;
-  limit: number;
-  remaining: number;
-  resetS: number;
-}
-
 const NON_IP_KEY: ClientKey = { hi: 0, lo: 0 };
 
 /**

@@ -38,6 +38,26 @@ export class KeyFormatError extends Error {
   override readonly name = 'KeyFormatError';
 }
 
+const KEY_TYPE_NAMES = { ed25519: 'Ed25519', x25519: 'X25519' } as const;
+
+/**
+ * Reads a PEM key block that must be of `type`: the one place that turns unreadable or mistyped
+ * PEM into a {@link KeyFormatError} (signing keys, verifying keys and the PII sealing keys alike).
+ * A private PEM given where a public key is expected yields its public half, as node:crypto does.
+ */
+export function readPemKey(text: string, kind: 'private' | 'public', type: keyof typeof KEY_TYPE_NAMES): KeyObject {
+  let key: KeyObject;
+  try {
+    key = kind === 'private' ? createPrivateKey({ key: text, format: 'pem' }) : createPublicKey({ key: text, format: 'pem' });
+  } catch {
+    throw new KeyFormatError(`the PEM block is not a readable ${kind} key`);
+  }
+  if (key.asymmetricKeyType !== type) {
+    throw new KeyFormatError(`the PEM key is ${key.asymmetricKeyType ?? 'unknown'}, not ${KEY_TYPE_NAMES[type]}`);
+  }
+  return key;
+}
+
 function privateKeyFromSeed(seed: Buffer): KeyObject {
   return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
 }
@@ -96,18 +116,7 @@ export class Ed25519SigningKey implements SigningKey {
  */
 export function parseEd25519SigningKey(material: string): Ed25519SigningKey {
   const text = material.trim();
-  if (text.startsWith('-----BEGIN')) {
-    let key: KeyObject;
-    try {
-      key = createPrivateKey({ key: text, format: 'pem' });
-    } catch {
-      throw new KeyFormatError('the PEM block is not a readable private key');
-    }
-    if (key.asymmetricKeyType !== 'ed25519') {
-      throw new KeyFormatError(`the PEM key is ${key.asymmetricKeyType ?? 'unknown'}, not Ed25519`);
-    }
-    return new Ed25519SigningKey(key);
-  }
+  if (text.startsWith('-----BEGIN')) return new Ed25519SigningKey(readPemKey(text, 'private', 'ed25519'));
   const bytes = fromBase64Any(text);
   if (!bytes) throw new KeyFormatError('expected a PEM block or base64/base64url text');
   if (bytes.length === 32) return Ed25519SigningKey.fromSeed(bytes);

@@ -1,9 +1,9 @@
-import { createPublicKey, hash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { ATTR_NIS2_CHECKPOINT_INTERVAL_S, ATTR_NIS2_PUBLIC_KEY } from '../semconv.js';
 import { canonicalJson } from './canonical.js';
 import { fromBase64Any } from './encoding.js';
 import { CHAIN_ALG, ENVELOPE_VERSION, INTEGRITY_EVENTS } from './envelope.js';
-import { Ed25519VerifyingKey, HmacSigningKey, KeyFormatError, type VerifyingKey } from './keys.js';
+import { Ed25519VerifyingKey, HmacSigningKey, KeyFormatError, readPemKey, type VerifyingKey } from './keys.js';
 
 /**
  * Verdict for one stream.
@@ -201,15 +201,7 @@ export function parseEd25519PublicKey(material: Uint8Array | string): Ed25519Ver
   if (typeof material !== 'string') return new Ed25519VerifyingKey(material);
   const text = material.trim();
   if (text.startsWith(SPKI_PEM)) {
-    let der: Buffer;
-    try {
-      const key = createPublicKey({ key: text, format: 'pem' });
-      if (key.asymmetricKeyType !== 'ed25519') throw new KeyFormatError(`the PEM key is ${key.asymmetricKeyType ?? 'unknown'}, not Ed25519`);
-      der = key.export({ format: 'der', type: 'spki' });
-    } catch (err) {
-      if (err instanceof KeyFormatError) throw err;
-      throw new KeyFormatError('the PEM block is not a readable public key');
-    }
+    const der = readPemKey(text, 'public', 'ed25519').export({ format: 'der', type: 'spki' });
     return new Ed25519VerifyingKey(der.subarray(der.length - 32));
   }
   const bytes = fromBase64Any(text);

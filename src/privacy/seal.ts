@@ -8,7 +8,7 @@ import {
 import { blake2b } from '@noble/hashes/blake2.js';
 import nacl from 'tweetnacl';
 import { fromBase64Any, keyIdOf } from '../integrity/encoding.js';
-import { KeyFormatError } from '../integrity/keys.js';
+import { KeyFormatError, readPemKey } from '../integrity/keys.js';
 
 /**
  * Sealed boxes in libsodium's `crypto_box_seal` format (DESIGN §4), so that a value sealed here opens
@@ -128,14 +128,7 @@ export function parseSealPublicKey(material: string): Buffer {
   const text = material.trim();
   let raw: Buffer | undefined;
   if (text.startsWith('-----BEGIN')) {
-    let key: KeyObject;
-    try {
-      key = createPublicKey({ key: text, format: 'pem' });
-    } catch {
-      throw new KeyFormatError('the PEM block is not a readable public key');
-    }
-    if (key.asymmetricKeyType !== 'x25519') throw new KeyFormatError(`the PEM key is ${key.asymmetricKeyType ?? 'unknown'}, not X25519`);
-    raw = rawPublicOf(key);
+    raw = rawPublicOf(readPemKey(text, 'public', 'x25519'));
   } else {
     raw = fromBase64Any(text);
     if (!raw) throw new KeyFormatError('expected base64/base64url of a 32-byte X25519 public key, or a PEM block');
@@ -156,16 +149,7 @@ export function parseSealPublicKey(material: string): Buffer {
  */
 export function parseSealPrivateKey(material: string): Buffer {
   const text = material.trim();
-  if (text.startsWith('-----BEGIN')) {
-    let key: KeyObject;
-    try {
-      key = createPrivateKey({ key: text, format: 'pem' });
-    } catch {
-      throw new KeyFormatError('the PEM block is not a readable private key');
-    }
-    if (key.asymmetricKeyType !== 'x25519') throw new KeyFormatError(`the PEM key is ${key.asymmetricKeyType ?? 'unknown'}, not X25519`);
-    return rawPrivateOf(key);
-  }
+  if (text.startsWith('-----BEGIN')) return rawPrivateOf(readPemKey(text, 'private', 'x25519'));
   const raw = fromBase64Any(text);
   if (!raw) throw new KeyFormatError('expected base64/base64url of a 32-byte X25519 private key, or a PEM block');
   if (raw.length !== 32) throw new KeyFormatError(`an X25519 private key has 32 bytes, got ${raw.length}`);
